@@ -1,0 +1,46 @@
+"""Shared helpers for the benchmarks: timing, machine description, writing results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="a short run (under a minute) for smoke checks")
+    p.add_argument("--out", type=Path, default=None, help="where to write the JSON (default bench/results/)")
+    return p
+
+
+def rate(fn: Callable[[], None], min_seconds: float, min_calls: int = 3) -> float:
+    """Calls per second of ``fn``, run for at least ``min_seconds`` and ``min_calls`` calls after one warm-up."""
+    fn()
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds and calls >= min_calls:
+            return calls / elapsed
+
+
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "mujoco_gl": os.environ.get("MUJOCO_GL", "")}
+
+
+def finish(name: str, results: dict, headline: dict, out: Path | None) -> None:
+    """Write the full results and print the headline JSON as the last line."""
+    path = out or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**headline, "details": results, "machine": machine()}, indent=2) + "\n")
+    print(f"wrote {path}")
+    print(json.dumps(headline))

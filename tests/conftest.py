@@ -1,0 +1,13 @@
+"""Shared fixtures. Importing ``worlds`` first sets MUJOCO_GL before anything imports mujoco."""
+
+import pytest
+
+import worlds  # noqa: F401
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Expose each phase's report on the test item (``item.rep_call``) so fixtures can screenshot failures."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -1,0 +1,61 @@
+"""The studio's worlds in Gymnasium's registry, under the ``studio/`` namespace.
+
+``make("studio/Push-v0", **kwargs)`` is ``gymnasium.make`` with an error that lists the valid ids when the id
+is unknown. ``WORLDS`` holds what the UI shows for each id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+
+NAMESPACE = "studio"
+
+
+@dataclass(frozen=True)
+class WorldInfo:
+    """One registered world: its id, entry point, default arguments and a one-line summary for people."""
+
+    id: str
+    entry_point: str
+    kwargs: dict = field(default_factory=dict)
+    max_episode_steps: int | None = None
+    summary: str = ""
+
+
+WORLDS: dict[str, WorldInfo] = {}
+
+
+def _add(info: WorldInfo) -> None:
+    WORLDS[info.id] = info
+    if info.id not in gym.registry:
+        gym.register(id=info.id, entry_point=info.entry_point, kwargs=info.kwargs,
+                     max_episode_steps=info.max_episode_steps)
+
+
+def register_all() -> None:
+    """Register every studio world (idempotent)."""
+    from worlds.manipulation import EPISODE_STEPS
+
+    ep = "worlds.manipulation:ManipulationEnv"
+    _add(WorldInfo(f"{NAMESPACE}/Reach-v0", ep, {"task": "reach"}, EPISODE_STEPS["reach"],
+                   "Move the gripper to the object."))
+    _add(WorldInfo(f"{NAMESPACE}/Push-v0", ep, {"task": "push"}, EPISODE_STEPS["push"],
+                   "Push the object onto its pad."))
+    _add(WorldInfo(f"{NAMESPACE}/PickPlace-v0", ep, {"task": "pick_place"}, EPISODE_STEPS["pick_place"],
+                   "Lift the object and put it on its pad."))
+    _add(WorldInfo(f"{NAMESPACE}/Stack-v0", ep, {"task": "stack"}, EPISODE_STEPS["stack"],
+                   "Stack one object on another."))
+
+
+def world_ids() -> list[str]:
+    """All studio world ids, sorted."""
+    return sorted(WORLDS)
+
+
+def make(world_id: str, **kwargs) -> gym.Env:
+    """``gymnasium.make`` for a studio world; an unknown id raises ``ValueError`` listing the valid ids."""
+    if world_id not in WORLDS:
+        raise ValueError(f"unknown world id {world_id!r}; valid ids are {world_ids()}")
+    return gym.make(world_id, **kwargs)
