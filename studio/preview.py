@@ -1,4 +1,5 @@
-"""Look at a world without training anything: camera views of a seeded scene and a scripted demo episode.
+"""Look at a world without training anything: camera views of a seeded scene, a scripted demo episode, and
+for the humanoid what its target pose looks like.
 
 Used by the studio's World page and by the README screenshot; everything returns plain arrays and bytes.
 """
@@ -12,20 +13,20 @@ import numpy as np
 import worlds
 from agents.scripted import ScriptedController
 from studio.video import encode_mp4
+from worlds.humanoid import HumanoidPosesEnv, pose_qpos
 
-CAMERAS = ("front", "top", "wrist")
 
 
 @dataclass
 class SceneViews:
-    """One seeded scene seen from every camera."""
+    """One seeded scene seen from every camera, described in words (``lines``: short Markdown lines)."""
 
     world_id: str
     seed: int
     instruction: str
-    objects: list[str]
-    pads: list[str]
+    lines: list[str]
     frames: dict[str, np.ndarray]
+    target_frames: dict[str, np.ndarray] = field(default_factory=dict)   # humanoid: the target pose
 
 
 @dataclass
@@ -50,8 +51,18 @@ def scene_views(world_id: str, seed: int, size: int = 320, **world_kwargs) -> Sc
         _, info = env.reset(seed=seed)
         u = env.unwrapped
         desc = u.describe()
-        frames = {cam: u.render_camera(cam) for cam in CAMERAS}
-        return SceneViews(world_id, seed, desc.instruction, desc.objects, desc.pads, frames)
+        frames = {cam: u.render_camera(cam) for cam in u.camera_names}
+        if isinstance(u, HumanoidPosesEnv):
+            lines = [f"**Target pose:** {desc.target.replace('_', ' ')}: goal prompt *\"{desc.caption}\"*, "
+                     f"baseline *\"{desc.baseline}\"*",
+                     f"**Poses true now:** {', '.join(desc.poses) or 'none'}"]
+            u.set_pose_state(pose_qpos(desc.target))
+            target = {cam: u.render_camera(cam) for cam in u.camera_names}
+            return SceneViews(world_id, seed, desc.instruction, lines, frames, target)
+        lines = [f"**Task:** {desc.instruction}", f"**Objects:** {', '.join(desc.objects)}"]
+        if desc.pads:
+            lines.append(f"**Pads:** {', '.join(desc.pads)}")
+        return SceneViews(world_id, seed, desc.instruction, lines, frames)
     finally:
         env.close()
 

@@ -84,7 +84,7 @@ def wait_for_images(page, count: int, timeout_ms: int = 90_000) -> None:
 def screenshot(out: Path) -> None:
     with studio_server() as url, browser_page(height=1500) as page:
         page.goto(url)
-        wait_for_images(page, 3)
+        wait_for_images(page, 4)
         page.get_by_role("button", name="Play scripted demo").click()
         page.wait_for_selector('[data-testid="stVideo"]', timeout=120_000)
         page.wait_for_timeout(2500)

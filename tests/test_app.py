@@ -15,11 +15,10 @@ def app():
     return at
 
 
-def test_world_page_shows_three_cameras(app):
+def test_world_page_shows_every_camera(app):
     assert app.title[0].value == "World viewer"
-    assert len(app.get("image")) == 3
     captions = [img.proto.imgs[0].caption for img in app.get("image")]
-    assert captions == ["Front camera", "Top camera", "Wrist camera"]
+    assert captions == ["Front camera", "Top camera", "Workspace camera", "Wrist camera"]
     assert "push the" in app.markdown[0].value
 
 
@@ -31,6 +30,15 @@ def test_changing_world_and_seed_changes_the_scene(app):
     app.sidebar.selectbox[0].set_value("studio/Stack-v0").run()
     assert not app.exception
     assert "stack the" in app.markdown[0].value
+
+
+def test_humanoid_world_shows_cameras_and_target_pose(app):
+    app.sidebar.selectbox[0].set_value("studio/HumanoidKneel-v0").run()
+    assert not app.exception
+    assert "kneeling" in app.markdown[0].value
+    assert len(app.sidebar.slider) == 0, "object count is a manipulation setting"
+    captions = [img.proto.imgs[0].caption for img in app.get("image")]
+    assert captions == ["Front camera", "Side camera", "Front camera, target pose", "Side camera, target pose"]
 
 
 def test_scripted_demo_plays_and_reports_success(app):

@@ -35,9 +35,9 @@ def page(server, request):
 
 
 def test_world_page_renders_cameras_and_switches_world(page):
-    wait_for_images(page, 3)
+    wait_for_images(page, 4)
     sources = page.eval_on_selector_all('[data-testid="stImage"] img', "els => els.map(e => e.src)")
-    assert len(set(sources)) == 3, "each camera shows its own picture"
+    assert len(set(sources)) == 4, "each camera shows its own picture"
     page.get_by_text("push the", exact=False).first.wait_for()
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
     page.get_by_role("option", name="Stack", exact=False).click()
@@ -45,13 +45,13 @@ def test_world_page_renders_cameras_and_switches_world(page):
     # The new scene's pictures replace the old ones (different media files).
     page.wait_for_function(
         """old => { const s = [...document.querySelectorAll('[data-testid="stImage"] img')].map(e => e.src);
-                    return s.length === 3 && s.every(x => !old.includes(x)); }""", arg=sources, timeout=60_000)
-    wait_for_images(page, 3)
+                    return s.length === 4 && s.every(x => !old.includes(x)); }""", arg=sources, timeout=60_000)
+    wait_for_images(page, 4)
     assert page.get_by_test_id("stException").count() == 0
 
 
 def test_scripted_demo_plays_in_the_browser(page):
-    wait_for_images(page, 3)
+    wait_for_images(page, 4)
     page.get_by_role("button", name="Play scripted demo").click()
     video = page.wait_for_selector('[data-testid="stVideo"]', timeout=120_000)
     page.wait_for_function("v => v.readyState >= 2 && v.duration > 1", arg=video, timeout=30_000)

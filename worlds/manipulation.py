@@ -74,7 +74,7 @@ every step, and they sum to the reward. ``d`` are Euclidean distances in metres.
 | colors              | None (random)          | object colour names from ``COLORS``, distinct                    |
 | shapes              | None (random)          | object shapes from ``SHAPES``                                    |
 | pad_colors          | None (random)          | pad colour names (push, pick_place: one pad per object)          |
-| camera              | ``"front"``            | ``front``, ``top`` or ``wrist``                                  |
+| camera              | ``"front"``            | ``front``, ``top``, ``wrist`` or ``workspace`` (CLIP rewards)    |
 | render_profile      | ``"viewer"``           | see :mod:`worlds.rendering`                                      |
 | width, height       | profile's              | render size in pixels                                            |
 | max_delta           | 0.04                   | TCP displacement (m) per step at full action                     |
@@ -112,7 +112,7 @@ COLORS: dict[str, tuple[float, float, float]] = {
     "orange": (0.98, 0.55, 0.10),
     "cyan": (0.15, 0.80, 0.85),
 }
-CAMERAS = ("front", "top", "wrist")
+CAMERAS = ("front", "top", "wrist", "workspace")
 
 HALF = 0.025              # objects are 5 cm cubes or 5 cm-tall cylinders of radius 2.5 cm
 PAD_RADIUS = 0.06

@@ -22,6 +22,7 @@ class WorldInfo:
     kwargs: dict = field(default_factory=dict)
     max_episode_steps: int | None = None
     summary: str = ""
+    family: str = ""          # "manipulation" or "humanoid": which controls and previews apply
 
 
 WORLDS: dict[str, WorldInfo] = {}
@@ -39,14 +40,23 @@ def register_all() -> None:
     from worlds.manipulation import EPISODE_STEPS
 
     ep = "worlds.manipulation:ManipulationEnv"
-    _add(WorldInfo(f"{NAMESPACE}/Reach-v0", ep, {"task": "reach"}, EPISODE_STEPS["reach"],
-                   "Move the gripper to the object."))
-    _add(WorldInfo(f"{NAMESPACE}/Push-v0", ep, {"task": "push"}, EPISODE_STEPS["push"],
-                   "Push the object onto its pad."))
-    _add(WorldInfo(f"{NAMESPACE}/PickPlace-v0", ep, {"task": "pick_place"}, EPISODE_STEPS["pick_place"],
-                   "Lift the object and put it on its pad."))
-    _add(WorldInfo(f"{NAMESPACE}/Stack-v0", ep, {"task": "stack"}, EPISODE_STEPS["stack"],
-                   "Stack one object on another."))
+    for name, task, summary in (("Reach", "reach", "Move the gripper to the object."),
+                                ("Push", "push", "Push the object onto its pad."),
+                                ("PickPlace", "pick_place", "Lift the object and put it on its pad."),
+                                ("Stack", "stack", "Stack one object on another.")):
+        _add(WorldInfo(f"{NAMESPACE}/{name}-v0", ep, {"task": task}, EPISODE_STEPS[task], summary, "manipulation"))
+
+    from worlds.humanoid import EPISODE_STEPS as HUMANOID_STEPS
+
+    hp = "worlds.humanoid:HumanoidPosesEnv"
+    _add(WorldInfo(f"{NAMESPACE}/HumanoidPoses-v0", hp, {"pose": "kneeling"}, HUMANOID_STEPS,
+                   "VLM-RM's humanoid: hold a pose (pose=..., default kneeling).", "humanoid"))
+    for name, pose, summary in (("Stand", "standing", "Humanoid: stand up."),
+                                ("Kneel", "kneeling", "Humanoid: kneel."),
+                                ("ArmsRaised", "arms_raised", "Humanoid: stand with both arms raised."),
+                                ("Lotus", "lotus", "Humanoid: sit cross-legged in the lotus position."),
+                                ("Splits", "splits", "Humanoid: do the side splits.")):
+        _add(WorldInfo(f"{NAMESPACE}/Humanoid{name}-v0", hp, {"pose": pose}, HUMANOID_STEPS, summary, "humanoid"))
 
 
 def world_ids() -> list[str]:

@@ -8,17 +8,24 @@ import pandas as pd
 import streamlit as st
 
 import worlds
-from studio.preview import CAMERAS, scene_views, scripted_demo
+from studio.preview import scene_views, scripted_demo
 
-CAMERA_LABELS = {"front": "Front", "top": "Top", "wrist": "Wrist"}
+
+def _world_kwargs(world_id: str, n_objects: int | None) -> dict:
+    return {} if n_objects is None else {"n_objects": n_objects}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _views(world_id: str, seed: int, n_objects: int):
-    return scene_views(world_id, seed, n_objects=n_objects)
+def _views(world_id: str, seed: int, n_objects: int | None):
+    return scene_views(world_id, seed, **_world_kwargs(world_id, n_objects))
 
 
-def _world_picker() -> tuple[str, int, int]:
+def _camera_row(frames: dict, suffix: str = "camera") -> None:
+    for column, (camera, frame) in zip(st.columns(len(frames)), frames.items()):
+        column.image(frame, caption=f"{camera.capitalize()} {suffix}", width="stretch")
+
+
+def _world_picker() -> tuple[str, int, int | None]:
     infos = worlds.WORLDS
     ids = worlds.world_ids()
     with st.sidebar:
@@ -26,9 +33,11 @@ def _world_picker() -> tuple[str, int, int]:
         world_id = st.selectbox("World", ids, index=ids.index("studio/Push-v0"),
                                 format_func=lambda i: i.split("/")[1].removesuffix("-v0"))
         st.caption(infos[world_id].summary)
-        low = 2 if infos[world_id].kwargs.get("task") == "stack" else 1
-        n_objects = st.slider("Objects", low, 3, low, help="The first object is the one the task is about; "
-                              "the others are distractors.")
+        n_objects = None
+        if infos[world_id].family == "manipulation":
+            low = 2 if infos[world_id].kwargs.get("task") == "stack" else 1
+            n_objects = st.slider("Objects", low, 3, low, help="The first object is the one the task is about; "
+                                  "the others are distractors.")
         if "seed" not in st.session_state:
             st.session_state.seed = 0
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
@@ -47,18 +56,21 @@ def render() -> None:
     except ValueError as err:          # bad arguments: say so on the page, never a traceback
         st.error(f"This scene cannot be built: {err}")
         return
-    st.markdown(f"**Task:** {views.instruction}  \n"
-                f"**Objects:** {', '.join(views.objects)}"
-                + (f"  \n**Pads:** {', '.join(views.pads)}" if views.pads else ""))
-    for column, camera in zip(st.columns(len(CAMERAS)), CAMERAS):
-        column.image(views.frames[camera], caption=f"{CAMERA_LABELS[camera]} camera", width="stretch")
+    st.markdown("  \n".join(views.lines))
+    _camera_row(views.frames)
+    if views.target_frames:
+        st.subheader("What success looks like")
+        st.caption("The target pose, set by hand and judged by the same ground-truth predicate that scores "
+                   "every agent, whatever reward it was trained on.")
+        _camera_row(views.target_frames, "camera, target pose")
+        return
 
     st.subheader("Scripted demo")
     st.caption("A hand-written controller that reads the true state: proof the task is solvable and the "
                "gripper really grasps. The dense reference reward's terms are plotted under the video.")
     if st.button("Play scripted demo", type="primary", key="play_demo"):
         bar = st.progress(0.0, text="Simulating and rendering...")
-        demo = scripted_demo(world_id, seed, n_objects=n_objects,
+        demo = scripted_demo(world_id, seed, **_world_kwargs(world_id, n_objects),
                              progress=lambda f: bar.progress(f, text="Simulating and rendering..."))
         bar.empty()
         st.session_state.demo = demo

@@ -1,0 +1,122 @@
+"""The CLIP reward page: write goal and baseline prompts, move alpha, and see the reward over a whole episode.
+
+The episode is played and embedded once; every edit re-scores the stored embeddings with one matrix product
+(VLM-RM's closed form), so the chart follows the prompts as fast as you type. Ground truth (success and
+progress) is drawn beside the learned reward, so a prompt that rewards the wrong thing shows at once.
+"""
+
+from __future__ import annotations
+
+import random
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import worlds  # noqa: E402
+from agents.vlm.domain_eval import spearman  # noqa: E402
+from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder  # noqa: E402
+from studio.clip_preview import closest_captions, record_episode, score  # noqa: E402
+
+WORLD_CHOICES = ("studio/Push-v0", "studio/PickPlace-v0", "studio/Stack-v0", "studio/HumanoidKneel-v0",
+                 "studio/HumanoidArmsRaised-v0", "studio/HumanoidLotus-v0", "studio/HumanoidSplits-v0")
+
+
+@st.cache_resource(show_spinner=False)
+def _embedder():
+    return default_embedder(device="cpu")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _record(world_id: str, seed: int, n_objects: int | None):
+    return record_episode(world_id, seed, _embedder(), n_objects=n_objects)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _chart(reward: np.ndarray, record, step: int, label: str):
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    steps = np.arange(len(reward))
+    for s in np.flatnonzero(record.success):
+        ax.axvspan(s - 0.5, s + 0.5, color="#2e9e5b", alpha=0.18, lw=0)
+    ax.plot(steps, reward, color="#2f6fde", lw=2, label=label)
+    ax.axvline(step, color="#444", lw=1, ls=":")
+    ax.set_xlabel("step")
+    ax.set_ylabel(label, color="#2f6fde")
+    twin = ax.twinx()
+    twin.plot(steps, record.progress, color="#999", lw=1.5, ls="--", label="true progress")
+    twin.set_ylim(-0.05, 1.05)
+    twin.set_ylabel("true progress (dashed); green = success", color="#666")
+    ax.spines[["top"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def render() -> None:
+    with st.sidebar:
+        st.header("Episode")
+        world_id = st.selectbox("World", WORLD_CHOICES, format_func=lambda i: i.split("/")[1].removesuffix("-v0"),
+                                key="lab_world")
+        n_objects = None
+        if worlds.WORLDS[world_id].family == "manipulation":
+            low = 2 if "Stack" in world_id else 1
+            n_objects = st.slider("Objects", low, 3, low, key="lab_objects")
+        if "lab_seed" not in st.session_state:
+            st.session_state.lab_seed = 0
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key="lab_seed")
+        st.button("New random episode", width="stretch",
+                  on_click=lambda: st.session_state.update(lab_seed=random.randrange(10_000)))
+
+    st.title("CLIP reward")
+    st.caption("VLM-RM's reward: R = 1 − ½‖(s − g)P‖², with s the frame's CLIP embedding, g the mean goal-prompt "
+               "embedding, b the baseline's, and P = α·ddᵀ/‖d‖² + (1 − α)·I for d = g − b. "
+               "α = 0 is plain cosine similarity to the goal; α = 1 keeps only the baseline-to-goal direction.")
+    if not STUDIO_CHECKPOINT.is_file():
+        st.warning(f"The studio CLIP checkpoint {STUDIO_CHECKPOINT.name} is missing, so the model has random "
+                   "weights: rewards below are noise. Train it with `python -m agents.vlm.train_domain_clip`.")
+    with st.spinner("Playing and embedding the episode (once; edits re-score instantly)..."):
+        record = _record(world_id, int(st.session_state.lab_seed), n_objects)
+    embedder = _embedder()
+
+    left, right = st.columns([3, 2])
+    with right:
+        st.markdown(f"**Episode:** {record.instruction}")
+        key = f"{world_id}/{record.seed}/{n_objects}"
+        if st.session_state.get("lab_prompt_key") != key:      # new scene: its own default prompts
+            st.session_state.lab_prompt_key = key
+            st.session_state.lab_goal = record.goal_prompt
+            st.session_state.lab_base = record.baseline_prompt
+        goal = st.text_area("Goal prompts (one per line)", key="lab_goal", height=80)
+        base = st.text_area("Baseline prompts (one per line, as many as goals)", key="lab_base", height=80)
+        alpha = st.slider("α (baseline projection)", 0.0, 1.0, 1.0, 0.05, key="lab_alpha")
+        mode = st.radio("Mode", ["projection", "success"], horizontal=True, key="lab_mode",
+                        format_func=lambda m: {"projection": "VLM-RM projection",
+                                               "success": "Success classifier (RoboFuME)"}[m])
+    try:
+        reward = score(record, embedder, _lines(goal), _lines(base), alpha, mode)
+    except ValueError as err:
+        left.error(f"These prompts cannot be scored: {err}")
+        return
+    label = "CLIP reward" if mode == "projection" else "p(goal)"
+    step = left.slider("Step", 0, len(reward) - 1, int(np.argmax(reward)), key="lab_step")
+    left.pyplot(_chart(reward, record, step, label), width="stretch")
+    rho = spearman(reward, record.progress) if np.ptp(record.progress) > 0 else float("nan")
+    m1, m2, m3 = left.columns(3)
+    m1.metric("Rank correlation with true progress", f"{rho:+.2f}",
+              help="Spearman's rho over the episode's steps: +1 means the reward orders states exactly as "
+                   "true progress does.")
+    m2.metric("Reward when successful", f"{reward[record.success].mean():.3f}" if record.success.any() else "—")
+    m3.metric("Reward otherwise", f"{reward[~record.success].mean():.3f}" if (~record.success).any() else "—")
+
+    with right:
+        st.image(record.frames[step], caption=f"step {step}: {label} {reward[step]:.3f}"
+                 + (" (success)" if record.success[step] else ""), width="stretch")
+    st.subheader("What does CLIP see at this step?")
+    ranked = closest_captions(record, step, embedder, _lines(goal) + _lines(base))
+    st.dataframe({"caption": [c for c, _ in ranked], "cosine similarity": [round(s, 3) for _, s in ranked]},
+                 hide_index=True, width="stretch")

@@ -1,0 +1,76 @@
+"""The CLIP reward page and its core: one recorded episode, instant re-scoring, clear errors on bad prompts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from agents.vlm.clip_reward import vlm_rm_reward
+from agents.vlm.embedder import default_embedder
+from studio.clip_preview import closest_captions, record_episode, score
+
+PAGE = "from studio.ui import reward_lab_page\nreward_lab_page.render()"
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return default_embedder(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def push_record(embedder):
+    return record_episode("studio/Push-v0", 0, embedder, size=64)
+
+
+def test_record_keeps_truth_and_one_embedding_per_step(push_record):
+    r = push_record
+    assert len(r.frames) == len(r.embeddings) == len(r.success) == len(r.progress) == 101
+    assert r.success[-1], "the scripted push succeeds on seed 0"
+    assert not r.success[0]
+    np.testing.assert_allclose(np.linalg.norm(r.embeddings, axis=1), 1.0, atol=1e-5)
+    assert "is on the" in r.goal_prompt and "far from" in r.baseline_prompt
+
+
+def test_rescoring_equals_the_reference_formula(push_record, embedder):
+    goals, bases = ["the red cube is on the blue pad"], ["the red cube is far from the blue pad"]
+    for alpha in (0.0, 0.5, 1.0):
+        fast = score(push_record, embedder, goals, bases, alpha)
+        ref = vlm_rm_reward(push_record.embeddings, embedder.embed_texts(goals), embedder.embed_texts(bases), alpha)
+        np.testing.assert_allclose(fast, ref, atol=1e-6)
+    p = score(push_record, embedder, goals, bases, 0.0, mode="success")
+    assert np.all((p >= 0) & (p <= 1))
+
+
+def test_bad_prompts_are_refused_by_name(push_record, embedder):
+    with pytest.raises(ValueError, match="equal length"):
+        score(push_record, embedder, ["a", "b"], ["c"], 0.5)
+    with pytest.raises(ValueError, match="alpha"):
+        score(push_record, embedder, ["a"], ["c"], 1.5)
+
+
+def test_closest_captions_rank_every_candidate(push_record, embedder):
+    ranked = closest_captions(push_record, 50, embedder, ["my own caption"])
+    assert {c for c, _ in ranked} >= set(push_record.candidate_captions) | {"my own caption"}
+    sims = [s for _, s in ranked]
+    assert sims == sorted(sims, reverse=True)
+
+
+def test_humanoid_sweep_reaches_the_target_pose(embedder):
+    r = record_episode("studio/HumanoidKneel-v0", 0, embedder, size=64)
+    assert r.progress[0] == 0 and r.progress[-1] == 1
+    assert r.success[-1] and not r.success[0]
+
+
+def test_page_renders_and_reports_bad_prompts_on_the_page():
+    at = AppTest.from_string(PAGE, default_timeout=300)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "CLIP reward"
+    assert [m.label for m in at.metric][0] == "Rank correlation with true progress"
+    at.text_area(key="lab_base").set_value("one\ntwo").run()
+    assert not at.exception
+    assert "equal length" in at.error[0].value
+    at.text_area(key="lab_base").set_value("the cube is far from the pad").run()
+    at.slider(key="lab_alpha").set_value(0.0).run()
+    assert not at.exception and not at.error
