@@ -9,7 +9,7 @@
   ``caption_top1_poses``: the humanoid poses, held-out paraphrases, 5-way;
 * ``spearman_progress``: Spearman between the CLIP reward for the task prompt (baseline "far from", alpha 1)
   and true progress on noiseless scripted push and pick-and-place rollouts of held-out scenes, pooled;
-* ``embeds_per_s_cpu``: images/s at batch 256, one torch thread and two, on this CPU;
+* ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
 * ``checkpoint_mb``.
 """
 
@@ -33,7 +33,8 @@ from bench.common import finish, parser
 def embeds_per_s(embedder, threads: int, seconds: float) -> float:
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
-    frames = np.random.default_rng(0).integers(0, 255, (256, 64, 64, 3), dtype=np.uint8)
+    size = embedder.image_size[0]
+    frames = np.random.default_rng(0).integers(0, 255, (256, size, size, 3), dtype=np.uint8)
     embedder.embed_images(frames)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:

@@ -3,7 +3,7 @@
 ``python -m bench.reward [--quick]`` measures three pipelines in one run, on the push world:
 
 * ``studio``: the studio's pipeline. 8 environments step together; each step renders the ``workspace``
-  camera under the ``reward`` profile (64 px); frames from a window of steps are embedded by the studio
+  camera under the ``reward`` profile (96 px, the studio CLIP's input size); frames from a window of steps are embedded by the studio
   CLIP in one batched call and scored with the closed-form VLM-RM reward.
 * ``naive``: what a user copying VLM-RM onto a laptop gets: MuJoCo's default visual settings at 224 px,
   ViT-B-32 (random weights: throughput only; no weights can be downloaded here), one frame per call through
@@ -44,13 +44,14 @@ def studio_pipeline(embedder: ClipEmbedder, seconds: float, n_envs: int = 8, win
         env.reset(seed=i)
     goal, base = embedder.embed_texts(GOAL), embedder.embed_texts(BASELINE)
     rng = np.random.default_rng(0)
-    frames = np.empty((window * n_envs, 64, 64, 3), np.uint8)
+    size = embedder.image_size[0]
+    frames = np.empty((window * n_envs, size, size, 3), np.uint8)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for t in range(window):
             for i, env in enumerate(envs):
                 _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 4))
-                frames[t * n_envs + i] = env.unwrapped.render_camera("workspace", "reward")
+                frames[t * n_envs + i] = env.unwrapped.render_camera("workspace", "reward", size, size)
                 if term or trunc:
                     env.reset()
         emb = embedder.embed_images(frames)

@@ -67,7 +67,7 @@ def test_checkpoint_round_trips_through_the_real_loader(checkpoint, embedder, fr
 
 def test_properties(embedder, checkpoint):
     assert embedder.embed_dim == 128
-    assert embedder.image_size == (64, 64)
+    assert embedder.image_size == (96, 96)
     assert embedder.logit_scale == pytest.approx(float(checkpoint[1].logit_scale.detach().exp()))
     assert "studio-clip-tiny" in repr(embedder)
 
@@ -77,7 +77,7 @@ def test_batched_preprocessing_matches_open_clip_pil_transform(embedder, frames)
     for size, imgs in frames.items():
         ours = embedder.preprocess_batch(imgs)
         theirs = torch.stack([embedder.preprocess(Image.fromarray(f)) for f in imgs])
-        assert ours.shape == theirs.shape == (len(imgs), 3, 64, 64)
+        assert ours.shape == theirs.shape == (len(imgs), 3, 96, 96)
         worst[size] = float((ours - theirs).abs().max())
     # Also a worst case for resampling: pure noise, up- and down-scaled.
     noise = np.random.default_rng(0).integers(0, 256, size=(2, 63, 200, 3), dtype=np.uint8)

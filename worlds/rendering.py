@@ -6,7 +6,7 @@ picks a profile instead of one global setting:
 =========  ======  ========  ===========  ===========  ==============================================
 profile    size    shadows   multisample  reflections  for
 =========  ======  ========  ===========  ===========  ==============================================
-reward     64x64   off       off          off          CLIP rewards and pixel observations: fast
+reward     96x96   off       off          off          CLIP rewards and pixel observations: fast
 viewer     480x480 on        4x           on           people, the studio's live view and videos
 default    (any)   model's   model's      model's      MuJoCo's own settings: the benchmark baseline
 =========  ======  ========  ===========  ===========  ==============================================
@@ -65,7 +65,7 @@ class RenderProfile:
 
 
 PROFILES: dict[str, RenderProfile] = {
-    "reward": RenderProfile("reward", 64, 64, shadows=False, multisample=0, reflections=False, skybox=True,
+    "reward": RenderProfile("reward", 96, 96, shadows=False, multisample=0, reflections=False, skybox=True,
                             slices=(8, 4)),
     "viewer": RenderProfile("viewer", 480, 480, shadows=True, multisample=4, reflections=True, skybox=True),
     "default": RenderProfile("default", 480, 480, keep_model_visuals=True),

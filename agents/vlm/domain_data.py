@@ -1,6 +1,6 @@
 """Captioned renders of the studio's own worlds: the training and test data of the studio CLIP.
 
-Frames come from the manipulation world's ``workspace`` camera under the ``reward`` profile (64 px, what the
+Frames come from the manipulation world's ``workspace`` camera under the ``reward`` profile (96 px, what the
 CLIP reward sees at training time) while a noisy scripted controller or random actions play push,
 pick-and-place and stack episodes, so the data covers every stage of each task: far, next to, held, lifted,
 placed, stacked. Each frame carries its :class:`~agents.vlm.captions.Facts`, read from the true state.
@@ -31,7 +31,7 @@ TASK_IDS = {"push": "studio/Push-v0", "pick_place": "studio/PickPlace-v0", "stac
 
 @dataclass
 class FrameSet:
-    """Frames (N, 64, 64, 3) uint8 with their facts and, for rollouts, task progress and episode index."""
+    """Frames (N, 96, 96, 3) uint8 with their facts and, for rollouts, task progress and episode index."""
 
     images: np.ndarray
     facts: list[Facts]
@@ -80,7 +80,7 @@ def _goal_distance(env) -> float:
 
 
 def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, every: int = 3,
-                        random_fraction: float = 0.15, noise: float = 0.3, size: int = 64,
+                        random_fraction: float = 0.15, noise: float = 0.3, size: int = 96,
                         tasks: tuple[str, ...] = ("push", "pick_place", "stack")) -> FrameSet:
     """Render ``n_episodes`` episodes (tasks in turn) and keep every ``every``-th frame with its facts.
 

@@ -29,7 +29,7 @@ def label(env) -> str | None:
     return "lying" if pose_features(u.model, u.data)["torso_up"] < 0.3 else None
 
 
-def pose_frames(n_per_pose: int, seed: int, heldout: bool = False, size: int = 64) -> FrameSet:
+def pose_frames(n_per_pose: int, seed: int, heldout: bool = False, size: int = 96) -> FrameSet:
     """``n_per_pose`` frames of each pose plus as many of lying bodies, reproducible from ``seed``."""
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0) + 17)
     env = worlds.make("studio/HumanoidPoses-v0", camera=CAMERA, render_profile="reward", width=size, height=size)

@@ -6,7 +6,7 @@ Reproducible (seeded data, seeded torch); runs on the CPU (2 cores: ~15 minutes 
 a GPU when one is present. Steps:
 
 1. Render captioned frames (:mod:`agents.vlm.domain_data`): manipulation episodes from the ``workspace``
-   camera at 64 px, plus the humanoid poses when that world is available.
+   camera at 96 px (the ``reward`` profile), plus the humanoid poses.
 2. Train ``studio-clip-tiny`` (:mod:`agents.vlm.model_configs`) with a multi-positive contrastive loss: every
    caption in the batch that states the same facts as an image's own is a positive for it, so duplicate
    captions are not pushed apart, and each image brings one hard negative (its caption with one fact changed). Each epoch draws a fresh training paraphrase per frame; frames are jittered
@@ -108,8 +108,8 @@ def evaluate(emb: Embedders, heldout: FrameSet, heldout_poses: FrameSet | None, 
     return result
 
 
-def train(episodes: int = 900, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
-          eval_episodes: int = 60, poses_per_class: int = 400, out: Path = DEFAULT_OUT, device: str = "auto",
+def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
+          eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint."""
     started = time.time()
@@ -210,12 +210,12 @@ def train(episodes: int = 900, epochs: int = 16, batch_size: int = 256, lr: floa
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--episodes", type=int, default=900, help="manipulation episodes rendered for training")
+    p.add_argument("--episodes", type=int, default=600, help="manipulation episodes rendered for training")
     p.add_argument("--epochs", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--poses-per-class", type=int, default=400)
+    p.add_argument("--poses-per-class", type=int, default=300)
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")

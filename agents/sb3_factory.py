@@ -1,0 +1,123 @@
+"""Stable-Baselines3 glue: the studio's VecEnv (world -> reward frames -> reward stack -> monitor) and models.
+
+``venv, reward_env = make_venv("studio/Push-v0", {}, n_envs=4, seed=0, stack=stack)`` builds::
+
+    VecMonitor(VecRewardStack(DummyVecEnv([RewardFrameWrapper(world) x n_envs]), stack))
+
+Frames are rendered only while an enabled term needs them (``VecRewardStack`` switches the wrappers), so a
+state-only stack costs no rendering; VecMonitor sits outside so episode returns are the stack's reward.
+``make_model("ppo", venv, {...})`` builds PPO, SAC or RecurrentPPO with the studio's CPU defaults
+(:data:`DEFAULTS`, overridden by the given kwargs) and SB3's own CSV and (when installed) TensorBoard logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
+
+from agents.rewards.stack import RewardStack
+from agents.rewards.wrappers import RewardFrameWrapper, VecRewardStack
+
+ALGOS = ("ppo", "sac", "recurrent_ppo")
+POLICIES = {"ppo": "MlpPolicy", "sac": "MlpPolicy", "recurrent_ppo": "MlpLstmPolicy"}
+# Shorter rollouts than SB3's 2048 per env: a live edit reaches the learner sooner, and a CPU update is short.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "ppo": {"n_steps": 256, "batch_size": 64},
+    "recurrent_ppo": {"n_steps": 128, "batch_size": 128},
+    "sac": {"learning_starts": 1000, "buffer_size": 200_000},
+}
+
+
+def algo_class(algo: str) -> type[BaseAlgorithm]:
+    """The SB3 class for ``"ppo"``, ``"sac"`` or ``"recurrent_ppo"``."""
+    if algo == "ppo":
+        from stable_baselines3 import PPO
+        return PPO
+    if algo == "sac":
+        from stable_baselines3 import SAC
+        return SAC
+    if algo == "recurrent_ppo":
+        from sb3_contrib import RecurrentPPO
+        return RecurrentPPO
+    raise ValueError(f"unknown algo {algo!r}; choose one of {list(ALGOS)}")
+
+
+def is_off_policy(algo: str) -> bool:
+    return algo == "sac"
+
+
+class LatestEmbeddings:
+    """Receives each step's embeddings from :class:`VecRewardStack` (its ``store``) and keeps only the latest,
+    so a callback can log them without a second embedding pass."""
+
+    def __init__(self):
+        self.latest: np.ndarray | None = None
+        self.count = 0
+
+    def add(self, embeddings: np.ndarray, **columns: Any) -> None:
+        self.latest = np.asarray(embeddings, dtype=np.float32)
+        self.count += 1
+
+
+def make_world(world_id: str, world_kwargs: dict[str, Any] | None = None, camera: str | None = None) -> gym.Env:
+    """One studio world wrapped for reward frames (rendering off until a term needs it)."""
+    import worlds
+
+    env = worlds.make(world_id, render_mode=None, **(world_kwargs or {}))
+    return RewardFrameWrapper(env, camera=camera, enabled=False)
+
+
+def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, seed: int, stack: RewardStack,
+              camera: str | None = None) -> tuple[VecEnv, VecRewardStack]:
+    """The training VecEnv (see module docstring) and its :class:`VecRewardStack` layer."""
+    fns = [lambda: make_world(world_id, world_kwargs, camera) for _ in range(int(n_envs))]
+    base = DummyVecEnv(fns)
+    base.seed(int(seed))
+    reward_env = VecRewardStack(base, stack)
+    return VecMonitor(reward_env), reward_env
+
+
+def make_model(algo: str, venv: VecEnv, algo_kwargs: dict[str, Any] | None = None, seed: int = 0,
+               device: str = "cpu", log_dir: str | Path | None = None) -> BaseAlgorithm:
+    """An SB3 model on ``venv`` with :data:`DEFAULTS` under ``algo_kwargs``; logs CSV (and TensorBoard when the
+    ``tensorboard`` package is installed) into ``log_dir``."""
+    kwargs = {**DEFAULTS.get(algo, {}), **(algo_kwargs or {})}
+    if algo in ("ppo", "recurrent_ppo"):
+        rollout = kwargs["n_steps"] * venv.num_envs
+        if "batch_size" not in (algo_kwargs or {}):
+            while rollout % kwargs["batch_size"]:  # a divisor of the rollout: no truncated minibatch warning
+                kwargs["batch_size"] -= 1
+    model = algo_class(algo)(POLICIES[algo], venv, seed=int(seed), device=device, verbose=0, **kwargs)
+    if log_dir is not None:
+        model.set_logger(make_logger(log_dir))
+    return model
+
+
+def tensorboard_available() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_logger(log_dir: str | Path):
+    """SB3's logger writing ``progress.csv`` and, when available, TensorBoard event files into ``log_dir``."""
+    from stable_baselines3.common.logger import configure
+
+    formats = ["csv"] + (["tensorboard"] if tensorboard_available() else [])
+    return configure(str(log_dir), formats)
+
+
+def load_model(algo: str, path: str | Path, env: VecEnv | None = None, device: str = "cpu") -> BaseAlgorithm:
+    """Load a checkpoint saved with ``model.save``."""
+    return algo_class(algo).load(str(path), env=env, device=device)
+
+
+__all__ = ["ALGOS", "DEFAULTS", "LatestEmbeddings", "algo_class", "is_off_policy", "load_model", "make_logger",
+           "make_model", "make_venv", "make_world", "tensorboard_available"]

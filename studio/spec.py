@@ -1,0 +1,503 @@
+"""Typed, validated, serialisable documents: the reward spec and the run config.
+
+:class:`RewardSpec` is what a person edits while an agent trains: a list of reward terms, each a world term
+(``{kind: world, key: push}``), a CLIP term (``{kind: clip, goal_prompts: [...], ...}``) or potential-based
+shaping (``{kind: shaping, potential: ...}``), with a weight and an on/off switch. :class:`RunConfig` is one
+training run: world, algorithm, hyperparameters, reward spec, seed, device, number of envs, telemetry. The
+UI's only output is a ``RunConfig``; the same object drives ``python -m studio train`` headless.
+
+Both are frozen pydantic models with one documented field per setting (CleanRL style): read them top to
+bottom to know every knob, vary them in a sweep with :meth:`RunConfig.with_overrides`, and save or load them
+as YAML or JSON. Every validation error is a :class:`SpecError` (a ``ValueError``) whose message names the
+field, e.g. ``terms[1].alpha: Input should be less than or equal to 1 (got 1.5). alpha: VLM-RM
+regularisation in [0, 1] ...``: the field's own description says how to fix it.
+
+Versions: the worker that trains owns the version counter. An edited spec sent to a session gets
+``version = previous + 1``, ``created_at`` (wall time of the request) and ``effective_step`` (the env step
+after which the agent's reward uses it) when the worker applies it; the run's ``specs/`` folder keeps every
+version.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator,
+                      model_validator)
+
+ALGOS = ("ppo", "sac", "recurrent_ppo")
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+_FROZEN = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True,
+                     use_attribute_docstrings=True)
+
+
+class SpecError(ValueError):
+    """A spec or config that does not validate; the message names each bad field and how to fix it.
+
+    Attributes:
+        errors: ``[(field path, message)]``, e.g. ``[("terms[1].alpha", "Input should be ...")]``.
+    """
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or []
+
+    @property
+    def fields(self) -> list[str]:
+        """The bad fields' paths."""
+        return [path for path, _ in self.errors]
+
+
+# ---------------------------------------------------------------------------------------------- reward terms
+class _Term(BaseModel):
+    model_config = _FROZEN
+
+    name: Annotated[str | None, Field(pattern=NAME_PATTERN, max_length=40)] = None
+    """The term's name in the stack (lower_snake_case); it becomes ``info["reward_<name>"]`` and a telemetry
+    column. Default: the world term's ``key``, ``"clip"`` or ``"shaping"``; give one when two terms would
+    share it."""
+    weight: Annotated[float, Field(ge=-1e6, le=1e6)] = 1.0
+    """Multiplier on the term's value (0 silences it, negative penalises); a finite number."""
+    enabled: StrictBool = True
+    """``false`` keeps the term in the spec (and its column in telemetry, at 0) without computing it."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str | None) -> str | None:
+        if name is None:
+            return name
+        from agents.rewards.stack import RESERVED_NAMES  # lazy: agents.rewards pulls in SB3 and torch
+
+        if name in RESERVED_NAMES:
+            raise ValueError(f"{name!r} is reserved ({sorted(RESERVED_NAMES)}); pick another name")
+        return name
+
+    @property
+    def term_name(self) -> str:
+        """The name this term has in the stack."""
+        return self.name or self._default_name()
+
+    def _default_name(self) -> str:
+        raise NotImplementedError
+
+    def to_params(self) -> dict[str, Any]:
+        """A plain dict for :func:`agents.reward_factory.build_stack` (agents never see studio types)."""
+        return {**self.model_dump(mode="json"), "name": self.term_name}
+
+
+class WorldTermSpec(_Term):
+    """One of the world's own task terms, ``info["reward_<key>"]`` (already weighted by the world)."""
+
+    kind: Literal["world"] = "world"
+    key: Annotated[str, Field(pattern=NAME_PATTERN, max_length=40)]
+    """The world's term name: ``reach``, ``push``, ``grasp``, ``lift``, ``place`` or ``success`` in the
+    manipulation worlds (see the world's docstring table)."""
+
+    def _default_name(self) -> str:
+        return self.key
+
+
+class ClipTermSpec(_Term):
+    """A CLIP reward on the frame after each step (VLM-RM projection or a success classifier)."""
+
+    kind: Literal["clip"] = "clip"
+    goal_prompts: Annotated[list[Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]],
+                            Field(min_length=1, max_length=16)]
+    """Descriptions of the goal state, e.g. ``["a red cube on the green pad"]`` (1 to 16 non-empty strings)."""
+    baseline_prompts: Annotated[list[Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]],
+                                Field(min_length=1, max_length=16)]
+    """Descriptions of the neutral scene, as many as ``goal_prompts``, e.g. ``["a red cube on a table"]``."""
+    alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    """VLM-RM regularisation in [0, 1]: 0 is plain cosine similarity to the goal, 1 keeps only the
+    goal-baseline direction (the paper used 0 to 0.5)."""
+    mode: Literal["projection", "success"] = "projection"
+    """``projection``: dense VLM-RM reward; ``success``: 1 when p(goal caption) > ``threshold``, else 0."""
+    threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    """Success-mode probability threshold, strictly between 0 and 1."""
+    camera: Annotated[str | None, Field(pattern=NAME_PATTERN, max_length=40)] = None
+    """Camera whose frames are scored (``workspace``, ``front``, ``top``, ``wrist``); default: the world's
+    reward camera (``workspace`` in the manipulation worlds)."""
+
+    @model_validator(mode="after")
+    def _prompts_pair(self) -> "ClipTermSpec":
+        if len(self.goal_prompts) != len(self.baseline_prompts):
+            raise ValueError(f"goal_prompts has {len(self.goal_prompts)} prompts but baseline_prompts has "
+                             f"{len(self.baseline_prompts)}; VLM-RM needs lists of equal length (repeat one)")
+        if sorted(self.goal_prompts) == sorted(self.baseline_prompts):
+            raise ValueError("goal_prompts and baseline_prompts are the same; the reward measures the direction "
+                             "from the baseline to the goal, so they must differ")
+        return self
+
+    def _default_name(self) -> str:
+        return "clip"
+
+
+class ShapingTermSpec(_Term):
+    """Potential-based shaping ``gamma * phi(s') - phi(s)``: changes how fast an agent learns, not what it
+    wants (EPIC distance about 0)."""
+
+    kind: Literal["shaping"] = "shaping"
+    potential: str = "neg_object_goal_distance"
+    """A named potential ``phi(obs)`` from :data:`agents.rewards.terms.POTENTIALS`:
+    ``neg_object_goal_distance``, ``neg_object_goal_distance_xy`` or ``neg_tcp_object_distance``."""
+    gamma: Annotated[float, Field(ge=0.0, le=1.0)] = 0.99
+    """Discount in [0, 1]; use the algorithm's ``gamma`` (0.99 by default) so optimal policies do not change."""
+
+    @field_validator("potential")
+    @classmethod
+    def _known_potential(cls, potential: str) -> str:
+        from agents.rewards.terms import POTENTIALS
+
+        if potential not in POTENTIALS:
+            raise ValueError(f"unknown potential {potential!r}; choose one of {sorted(POTENTIALS)}")
+        return potential
+
+    def _default_name(self) -> str:
+        return "shaping"
+
+
+TermSpec = Annotated[Union[WorldTermSpec, ClipTermSpec, ShapingTermSpec], Field(discriminator="kind")]
+
+
+class RewardSpec(BaseModel):
+    """A versioned reward: the terms that sum to the reward the agent sees.
+
+    Example (YAML)::
+
+        terms:
+          - {kind: world, key: reach, weight: 1.0}
+          - {kind: shaping, potential: neg_tcp_object_distance, weight: 2.0}
+          - {kind: clip, goal_prompts: [a red cube on the green pad], baseline_prompts: [a red cube on a table]}
+    """
+
+    model_config = _FROZEN
+
+    terms: Annotated[list[TermSpec], Field(min_length=1, max_length=32)]
+    """The reward terms (1 to 32), each ``{kind: world | clip | shaping, ...}``; names must be unique."""
+    version: Annotated[int, Field(ge=0)] = 0
+    """Set by the training worker: 0 for the run's first spec, +1 for each applied edit."""
+    created_at: Annotated[float | None, Field(ge=0)] = None
+    """Wall time (Unix seconds) the edit was requested; set when it is sent."""
+    effective_step: Annotated[int | None, Field(ge=0)] = None
+    """Env steps done when the worker applied it: every later step is rewarded by this spec."""
+    note: Annotated[str, Field(max_length=500)] = ""
+    """Free text shown beside the edit in charts ("doubled the push weight")."""
+
+    @model_validator(mode="after")
+    def _unique_names_one_camera(self) -> "RewardSpec":
+        names = [t.term_name for t in self.terms]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"term names {dupes} appear more than once; give each term a distinct `name`")
+        cameras = {t.camera for t in self.terms if isinstance(t, ClipTermSpec) and t.camera is not None}
+        if len(cameras) > 1:
+            raise ValueError(f"clip terms use cameras {sorted(cameras)}; the stack renders one reward camera, so "
+                             f"give every clip term the same `camera`")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        """Term names in order: the telemetry's term columns."""
+        return [t.term_name for t in self.terms]
+
+    @property
+    def camera(self) -> str | None:
+        """The reward camera the clip terms ask for (``None``: the world's default)."""
+        return next((t.camera for t in self.terms if isinstance(t, ClipTermSpec) and t.camera), None)
+
+    def term_params(self) -> list[dict[str, Any]]:
+        """The terms as plain dicts for :mod:`agents.reward_factory`."""
+        return [t.to_params() for t in self.terms]
+
+    def check_world_terms(self, world_terms: list[str] | None) -> "RewardSpec":
+        """Check every enabled world term's ``key`` against the world's terms (when known); returns self.
+
+        Raises:
+            SpecError: naming ``terms[i].key`` and the world's terms.
+        """
+        if not world_terms:
+            return self
+        errors = [(f"terms[{i}].key", f"{t.key!r} is not a term of this world; choose one of {sorted(world_terms)}")
+                  for i, t in enumerate(self.terms) if isinstance(t, WorldTermSpec) and t.key not in world_terms]
+        if errors:
+            raise SpecError(_format(errors), errors)
+        return self
+
+    def bump(self, version: int, created_at: float | None = None, effective_step: int | None = None) -> "RewardSpec":
+        """A copy with new version bookkeeping (the terms are unchanged)."""
+        return self.model_copy(update={"version": int(version), "created_at": created_at,
+                                       "effective_step": effective_step})
+
+
+# ---------------------------------------------------------------------------------------------- run config
+class TelemetryConfig(BaseModel):
+    """What the worker records and how it listens for commands."""
+
+    model_config = _FROZEN
+
+    enabled: StrictBool = True
+    """Record per-step and per-episode telemetry, status and frames (off: status only, for benchmarks)."""
+    live_channel: StrictBool = True
+    """Poll the command inbox (pause, edit, save, ...) at step boundaries; off: only total_steps stops it."""
+    step_every: Annotated[int, Field(ge=1, le=10_000)] = 1
+    """Record every n-th vector step (1: every step)."""
+    flush_every_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """Seconds between telemetry flushes: what a reader (or a crash) can lose at most."""
+    frame_every_s: Annotated[float, Field(ge=0, le=3600)] = 2.0
+    """Seconds between latest-frame snapshots of env 0 (0: no frames)."""
+    frame_size: Annotated[int, Field(ge=16, le=512)] = 128
+    """Side of the square latest-frame snapshot, in pixels."""
+    rescore_on_edit: StrictBool = True
+    """On-policy (PPO): re-score the current rollout with the new reward when an edit lands mid-rollout."""
+    relabel_replay: StrictBool = True
+    """Off-policy (SAC): relabel the replay buffer's rewards from stored terms and embeddings on each edit."""
+    epic_on_edit: StrictBool = True
+    """Compute the EPIC distance between old and new reward over recent transitions for each edit."""
+    transition_window: Annotated[int, Field(ge=64, le=200_000)] = 4096
+    """Recent transitions kept for EPIC (env steps)."""
+    epic_coverage: Annotated[int, Field(ge=16, le=20_000)] = 512
+    """Transitions the EPIC distance is evaluated on."""
+    epic_samples: Annotated[int, Field(ge=8, le=2_000)] = 64
+    """Sampled (action, next state) pairs for EPIC's canonicalisation expectations."""
+
+
+class RunConfig(BaseModel):
+    """One training run: everything the worker needs, frozen and serialisable (see module docstring)."""
+
+    model_config = _FROZEN
+
+    world_id: str = "studio/Reach-v0"
+    """A registered studio world (``worlds.world_ids()``), e.g. ``studio/Push-v0``."""
+    world_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments for ``worlds.make`` (see the world's Arguments table), e.g. ``{n_objects: 2}``."""
+    algo: Literal["ppo", "sac", "recurrent_ppo"] = "ppo"
+    """``ppo`` (CPU default), ``sac`` or ``recurrent_ppo`` (sb3-contrib)."""
+    algo_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Constructor arguments of the algorithm (``n_steps``, ``learning_rate``, ``gamma``, ...)."""
+    reward: RewardSpec
+    """The initial reward spec."""
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    """Seeds the envs (env i gets seed + i) and the learner."""
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    """Torch device for the policy (``cpu`` is right for small MLPs)."""
+    n_envs: Annotated[int, Field(ge=1, le=64)] = 4
+    """Parallel envs in one process (a DummyVecEnv)."""
+    total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
+    """Env steps to train for (summed over envs)."""
+    checkpoint_every: Annotated[int, Field(ge=0)] = 0
+    """Save a checkpoint every this many env steps (0: only on request and at the end)."""
+    time_limit_s: Annotated[float | None, Field(gt=0)] = None
+    """Stop (and save) after this many seconds of training; ``None``: no limit."""
+    name: Annotated[str, Field(max_length=60, pattern=r"^[A-Za-z0-9_.-]*$")] = ""
+    """Optional label put into the run id (letters, digits, ``_.-``)."""
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    """Telemetry and live-channel settings."""
+
+    @field_validator("world_id")
+    @classmethod
+    def _known_world(cls, world_id: str) -> str:
+        import worlds
+
+        if world_id not in worlds.WORLDS:
+            raise ValueError(f"unknown world {world_id!r}; choose one of {worlds.world_ids()}")
+        return world_id
+
+    @model_validator(mode="after")
+    def _algo_arguments(self) -> "RunConfig":
+        allowed = algo_arguments(self.algo)
+        unknown = sorted(set(self.algo_kwargs) - allowed)
+        if unknown:
+            raise ValueError(f"algo_kwargs {unknown} are not {self.algo} arguments; choose from {sorted(allowed)}")
+        json.dumps(self.world_kwargs)  # must serialise (TypeError becomes a validation error below)
+        json.dumps(self.algo_kwargs)
+        return self
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "RunConfig":
+        """A validated copy with dotted-path overrides: ``{"algo_kwargs.n_steps": 64}`` or ``["seed=3"]``.
+
+        String values in ``key=value`` form are parsed as YAML (``3`` is an int, ``[a, b]`` a list).
+        """
+        if isinstance(overrides, (list, tuple)):
+            pairs = {}
+            for item in overrides:
+                if "=" not in item:
+                    raise SpecError(f"override {item!r} is not key=value, e.g. algo_kwargs.n_steps=64")
+                key, value = item.split("=", 1)
+                pairs[key.strip()] = parse_value(value)
+            overrides = pairs
+        data = self.to_dict()
+        for path, value in overrides.items():
+            node = data
+            *parents, leaf = path.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise SpecError(f"override {path!r}: {part!r} is not a section", [(path, "not a section")])
+            node[leaf] = value
+        return parse_run_config(data)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as YAML (``3`` int, ``[a, b]`` list, ``true``), with ``1e-3`` read as a float."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def algo_arguments(algo: str) -> set[str]:
+    """Constructor argument names of an algorithm (without ``policy``, ``env``, ``seed``, ``device``)."""
+    from agents.sb3_factory import algo_class  # lazy: SB3 and torch
+
+    cls = algo_class(algo)
+    return set(inspect.signature(cls.__init__).parameters) - {"self", "policy", "env", "seed", "device",
+                                                              "tensorboard_log", "_init_setup_model"}
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("world", "clip", "shaping") and out.endswith("]"):
+            continue  # the discriminated union's tag adds nothing for a person
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+def _hint(model: type[BaseModel], loc: tuple) -> str:
+    """The description (attribute docstring) of the field at ``loc``; empty when unknown."""
+    kinds = {"world": WorldTermSpec, "clip": ClipTermSpec, "shaping": ShapingTermSpec}
+    nested = {"reward": RewardSpec, "telemetry": TelemetryConfig}
+    current: Any = model
+    desc = ""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if current is None:  # inside the term list: the next part is the union's tag
+            current = kinds.get(part)
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return desc
+        desc = " ".join((info.description or "").split())
+        current = None if part == "terms" else nested.get(part)
+        if current is None and part != "terms":
+            return desc
+    return desc
+
+
+def _format(errors: list[tuple[str, str]], hints: list[str] | None = None) -> str:
+    lines = []
+    for i, (path, msg) in enumerate(errors):
+        hint = (hints or [""] * len(errors))[i]
+        lines.append(f"{path}: {msg}" + (f" ({path.split('.')[-1].split('[')[0]}: {hint})" if hint else ""))
+    return "invalid " + ("; ".join(lines) if len(lines) < 2 else "\n  " + "\n  ".join(lines))
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _from_validation(exc: ValidationError, model: type[BaseModel]) -> SpecError:
+    errors, hints = [], []
+    for err in exc.errors(include_url=False):
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") not in ("missing", "extra_forbidden") and "input" in err \
+                and not isinstance(err["input"], (dict, list)):
+            msg += f" (got {_short(err['input'])})"
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field; remove it or check its spelling"
+        errors.append((_loc(tuple(err.get("loc", ()))), msg))
+        hints.append(_hint(model, tuple(err.get("loc", ()))) if err.get("type") != "extra_forbidden" else "")
+    return SpecError(_format(errors, hints), errors)
+
+
+def _parse(model: type[BaseModel], data: Any) -> Any:
+    if isinstance(data, model):
+        return data
+    if isinstance(data, (str, Path)):
+        data = load_document(data)
+    if not isinstance(data, dict):
+        raise SpecError(f"invalid (document): expected a mapping of fields, got {type(data).__name__}; "
+                        f"write e.g. `terms: [{{kind: world, key: reach}}]`", [("(document)", "not a mapping")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _from_validation(exc, model) from None
+    except (TypeError, ValueError, RecursionError, OverflowError) as exc:  # e.g. unserialisable kwargs
+        raise SpecError(f"invalid (document): {exc}", [("(document)", str(exc))]) from None
+
+
+def parse_reward_spec(data: Any) -> RewardSpec:
+    """Validate a reward spec from a dict, a YAML/JSON string or path, or a :class:`RewardSpec`.
+
+    Raises:
+        SpecError: naming every bad field (``terms[1].alpha``) and what it should be.
+    """
+    return _parse(RewardSpec, data)
+
+
+def parse_run_config(data: Any) -> RunConfig:
+    """Validate a run config from a dict, YAML/JSON text or path, or a :class:`RunConfig` (see
+    :func:`parse_reward_spec`)."""
+    return _parse(RunConfig, data)
+
+
+def load_document(source: str | Path) -> Any:
+    """A YAML or JSON document from a path or from text (JSON is YAML)."""
+    text = source
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
+                                    and Path(source).suffix in (".yaml", ".yml", ".json")):
+        path = Path(source)
+        if not path.is_file():
+            raise SpecError(f"{path} does not exist; pass a YAML or JSON file", [("(document)", "missing file")])
+        text = path.read_text()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid (document): not YAML/JSON: {exc}", [("(document)", "not YAML")]) from None
+
+
+def default_reward_spec(world_id: str, world_kwargs: dict[str, Any] | None = None) -> RewardSpec:
+    """The world's own reward as a spec: one world term per world reward term, weight 1."""
+    return RewardSpec(terms=[WorldTermSpec(key=k) for k in world_terms(world_id, world_kwargs)])
+
+
+def world_terms(world_id: str, world_kwargs: dict[str, Any] | None = None) -> list[str]:
+    """The world's reward term keys (builds the env and takes one step)."""
+    import numpy as np
+    import worlds
+
+    env = worlds.make(world_id, render_mode=None, **(world_kwargs or {}))
+    try:
+        env.reset(seed=0)
+        _, _, _, _, info = env.step(np.zeros(env.action_space.shape, dtype=env.action_space.dtype))
+        return list(info.get("reward_terms", {}))
+    finally:
+        env.close()
+
+
+__all__ = ["ALGOS", "ClipTermSpec", "RewardSpec", "RunConfig", "ShapingTermSpec", "SpecError", "TelemetryConfig",
+           "TermSpec", "WorldTermSpec", "algo_arguments", "default_reward_spec", "load_document", "parse_value",
+           "parse_reward_spec", "parse_run_config", "world_terms"]
