@@ -40,6 +40,21 @@ class EpisodeRecord:
     candidate_captions: list[str]    # captions to rank against a frame ("what does CLIP see?")
 
 
+def _object_prompts(desc) -> tuple[str, str, list[str]]:
+    """Goal, baseline and candidate captions for a manipulation scene description."""
+    ref = desc.objects[1] if desc.task == "stack" else (desc.pads[0] if desc.pads else desc.objects[0])
+    template = "the {obj} is {rel} the {ref}"
+    goal = caption(Facts(obj=desc.objects[0], ref=ref, relation="on"), template)
+    base = caption(Facts(obj=desc.objects[0], ref=ref, relation="far from"), template)
+    candidates = [caption(Facts(obj=desc.objects[0], ref=ref, relation=r, lifted=lifted), template)
+                  for r in RELATIONS for lifted in (False, True)]
+    return goal, base, candidates
+
+
+def _pose_candidates() -> list[str]:
+    return [caption(Facts(pose=p), "a humanoid robot {pose}") for p in POSE_PHRASES]
+
+
 def _manipulation_episode(world_id: str, seed: int, embedder: ClipEmbedder, size: int, n_objects: int | None):
     kwargs = {} if n_objects is None else {"n_objects": n_objects}
     env = worlds.make(world_id, render_profile="viewer", width=size, height=size, **kwargs)
@@ -49,7 +64,6 @@ def _manipulation_episode(world_id: str, seed: int, embedder: ClipEmbedder, size
         u = env.unwrapped
         desc = u.describe()
         camera = default_reward_camera(env)
-        ref = desc.objects[1] if u.task == "stack" else (desc.pads[0] if desc.pads else desc.objects[0])
         start = float(np.linalg.norm(u.object_position(0)[:2] - u.goal_position()[:2]))
         frames, reward_frames, success, progress = [], [], [], []
         done = False
@@ -64,10 +78,7 @@ def _manipulation_episode(world_id: str, seed: int, embedder: ClipEmbedder, size
             success.append(info["is_success"])
             done = term or trunc
         success.insert(0, False)
-        goal = caption(Facts(obj=desc.objects[0], ref=ref, relation="on"), "the {obj} is {rel} the {ref}")
-        base = caption(Facts(obj=desc.objects[0], ref=ref, relation="far from"), "the {obj} is {rel} the {ref}")
-        candidates = [caption(Facts(obj=desc.objects[0], ref=ref, relation=r, lifted=lifted),
-                              "the {obj} is {rel} the {ref}") for r in RELATIONS for lifted in (False, True)]
+        goal, base, candidates = _object_prompts(desc)
         return desc.instruction, goal, base, frames, reward_frames, success, progress, candidates
     finally:
         env.close()
@@ -93,7 +104,7 @@ def _humanoid_sweep(world_id: str, seed: int, size: int):
             reward_frames.append(u.render_camera(camera, "reward"))
             success.append(u.poses()[desc.target])
             progress.append(w)
-        candidates = [caption(Facts(pose=p), "a humanoid robot {pose}") for p in POSE_PHRASES]
+        candidates = _pose_candidates()
         return (f"sweep from standing into {desc.target.replace('_', ' ')}", desc.caption, desc.baseline,
                 frames, reward_frames, success, progress, candidates)
     finally:
@@ -111,6 +122,32 @@ def record_episode(world_id: str, seed: int, embedder: ClipEmbedder, size: int =
     embeddings = embedder.embed_images(np.stack(reward_frames))
     return EpisodeRecord(world_id, seed, instruction, goal, base, np.stack(frames), embeddings,
                          np.array(success, bool), np.array(progress, np.float32), candidates)
+
+
+def record_policy_episode(run_dir, embedder: ClipEmbedder, checkpoint=None, seed: int = 10_000, size: int = 256,
+                          progress=None) -> EpisodeRecord:
+    """One episode of a run's saved policy (:func:`studio.rollout.policy_episode`), embedded like
+    :func:`record_episode`. The default prompts are the run's current CLIP prompts when it has a CLIP term.
+
+    Raises:
+        FileNotFoundError: the run has no checkpoint yet.
+    """
+    from studio.rollout import policy_episode
+    from studio.session import Session
+
+    episode = policy_episode(run_dir, checkpoint, seed, size, reward_frames=True, progress=progress)
+    desc = episode.describe
+    if hasattr(desc, "objects"):
+        goal, base, candidates = _object_prompts(desc)
+    else:
+        goal, base, candidates = desc.caption, desc.baseline, _pose_candidates()
+    clip = [t for t in Session.attach(run_dir).current_spec().terms if getattr(t, "kind", "") == "clip"]
+    if clip:
+        goal, base = "\n".join(clip[0].goal_prompts), "\n".join(clip[0].baseline_prompts)
+    embeddings = embedder.embed_images(np.stack(episode.reward_frames))
+    return EpisodeRecord(episode.world_id, seed, episode.instruction, goal, base,
+                         np.stack(episode.frames), embeddings, np.array([False, *episode.success], bool),
+                         np.array(episode.progress, np.float32), candidates)
 
 
 def score(record: EpisodeRecord, embedder: ClipEmbedder, goal_prompts: list[str], baseline_prompts: list[str],

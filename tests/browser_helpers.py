@@ -1,7 +1,8 @@
 """Run the studio with ``streamlit run`` on a free local port and drive Debian's Chromium with Playwright.
 
 ``python -m tests.browser_helpers OUT.png`` serves the studio, opens the World page, plays the scripted demo
-and saves a full-page screenshot (the README's picture).
+and saves a full-page screenshot (the README's picture). The browser tests and ``bench.ui`` use the same
+server and page helpers.
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def studio_server(timeout: float = 90.0):
-    """Start ``streamlit run app.py`` on 127.0.0.1 and a free port; yield its URL; stop it afterwards."""
+def studio_server(timeout: float = 90.0, env: dict | None = None):
+    """Start ``streamlit run app.py`` on 127.0.0.1 and a free port; yield its URL; stop it afterwards.
+
+    ``env`` adds environment variables (e.g. ``STUDIO_RUNS_DIR`` so a test's runs land in a temporary folder).
+    """
     port = free_port()
     log = open(ROOT / "tests" / "artifacts" / f"streamlit-{port}.log", "w") if (ROOT / "tests" / "artifacts").is_dir() \
         else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
@@ -53,6 +57,8 @@ def studio_server(timeout: float = 90.0):
         yield url
     finally:
         proc.terminate()
+        if log is not subprocess.DEVNULL:
+            log.close()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -81,9 +87,31 @@ def wait_for_images(page, count: int, timeout_ms: int = 90_000) -> None:
         arg=count, timeout=timeout_ms)
 
 
+def select_option(page, label: str, option: str, scope=None, timeout_ms: int = 30_000) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label`` (inside ``scope``, default the page)."""
+    box = (scope or page).get_by_test_id("stSelectbox").filter(has_text=label).first
+    box.click(timeout=timeout_ms)
+    page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)
+
+
+def goto_page(page, title: str, section: str | None = None, timeout_ms: int = 60_000) -> None:
+    """Click a page in the top navigation bar (opening its ``section`` menu first) and wait for its title."""
+    nav = page.get_by_test_id("stTopNav")
+    if section:
+        nav.get_by_test_id("stTopNavSection").filter(has_text=section).first.click(timeout=timeout_ms)
+        page.get_by_test_id("stTopNavDropdownLink").filter(has_text=title).first.click(timeout=timeout_ms)
+    else:
+        nav.get_by_role("link", name=title, exact=True).first.click(timeout=timeout_ms)
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=timeout_ms)
+
+
+def image_sources(page) -> list[str]:
+    return page.eval_on_selector_all('[data-testid="stImage"] img', "els => els.map(e => e.src)")
+
+
 def screenshot(out: Path) -> None:
     with studio_server() as url, browser_page(height=1500) as page:
-        page.goto(url)
+        page.goto(f"{url}/world")
         wait_for_images(page, 4)
         page.get_by_role("button", name="Play scripted demo").click()
         page.wait_for_selector('[data-testid="stVideo"]', timeout=120_000)

@@ -1,7 +1,10 @@
 """End to end in a real browser: `streamlit run app.py` driven by Playwright in Debian's Chromium.
 
-A new user's path on the World page: the scene renders from three cameras, another world can be picked, the
-scripted demo plays as a video with its reward chart. Screenshots land in tests/artifacts/ on failure.
+The path a new user takes: open the studio, pick the manipulation world, start training, see the live frames
+change (and a second tab watch the same run, which keeps training when a tab closes), edit the goal prompt,
+see the edit marker and the EPIC distance, stop, and find the run under Runs. Then the World page: the scene
+renders from every camera, another world can be picked, the scripted demo plays with its reward chart.
+Runs go to a temporary folder; full-page screenshots land in tests/artifacts/ when a test fails.
 """
 
 from __future__ import annotations
@@ -10,37 +13,105 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_helpers import CHROMIUM, browser_page, studio_server, wait_for_images
+from studio.runs import list_runs
+from studio.session import Session
+from tests.browser_helpers import CHROMIUM, browser_page, goto_page, select_option, studio_server, wait_for_images
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+SLOW = 120_000          # ms: a shared two-core machine can be very slow
+LIVE = 'img[id^="live-"]'
+FRAMES = f"""() => Number(document.querySelector('{LIVE}')?.dataset.frames || 0)"""
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing: apt-get install chromium")]
 
 
 @pytest.fixture(scope="module")
-def server():
+def runs_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def server(runs_dir):
     ARTIFACTS.mkdir(exist_ok=True)
-    with studio_server() as url:
+    with studio_server(env={"STUDIO_RUNS_DIR": str(runs_dir)}) as url:
         yield url
+    for info in list_runs(runs_dir):           # never leave a worker behind
+        if info.status.active:
+            Session.attach(info.path).stop("test teardown")
 
 
 @pytest.fixture
 def page(server, request):
     with browser_page() as pg:
-        pg.goto(server)
         yield pg
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
 
 
-def test_world_page_renders_cameras_and_switches_world(page):
+def wait_frames(page, more: int, timeout_ms: int = SLOW) -> None:
+    """Wait until the live view has shown ``more`` new frames."""
+    start = page.evaluate(FRAMES)
+    page.wait_for_function(f"n => ({FRAMES})() >= n", arg=start + more, timeout=timeout_ms)
+
+
+def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, runs_dir):
+    page.goto(server)
+    page.get_by_role("heading", name="Studio").wait_for(timeout=SLOW)
+    sidebar = page.get_by_test_id("stSidebar")
+    select_option(page, "World", "Manipulation (table-top arm)", scope=sidebar)
+    select_option(page, "Task", "Push", scope=sidebar)
+    select_option(page, "Reward", "CLIP + shaping", scope=sidebar)
+    sidebar.get_by_text("Training settings").click()
+    envs = sidebar.get_by_label("Parallel environments")
+    envs.fill("2")
+    envs.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+
+    # The live view plays: its picture changes several times.
+    page.wait_for_selector(LIVE, timeout=SLOW)
+    wait_frames(page, 3)
+    (info,) = list_runs(runs_dir)
+    assert info.world_id == "studio/Push-v0"
+
+    # A second tab on the same URL watches the same run; closing the first leaves training going.
+    second = page.context.browser.new_page()
+    second.goto(page.url)
+    second.wait_for_selector(LIVE, timeout=SLOW)
+    wait_frames(second, 2)
+    second.close()
+    assert Session.attach(info.path).status().active
+
+    # Edit the goal prompt: a new version, and the EPIC distance to the previous one.
+    goto_page(page, "Reward editor")
+    page.get_by_label("Goal prompts (one per line)").fill("the red cube is next to the blue pad")
+    page.get_by_role("button", name="Apply as v1").click()
+    page.get_by_text("Applied as reward v1").wait_for(timeout=SLOW)
+    readout = page.get_by_test_id("stMetric").filter(has_text="EPIC distance v0 → v1")
+    page.wait_for_function("el => /\\d\\.\\d{3}/.test(el.innerText)", arg=readout.element_handle(), timeout=SLOW)
+
+    # Back on the Studio page: the charts mark the edit, with its distance.
+    goto_page(page, "Studio")
+    page.locator('[data-testid="stVegaLiteChart"] svg text', has_text="v1 · EPIC").first.wait_for(timeout=SLOW)
+    page.get_by_text("EPIC distance", exact=False).first.wait_for(timeout=SLOW)
+
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("Training stopped", exact=False).wait_for(timeout=SLOW)
+    assert Session.attach(info.path).status().state == "stopped"
+
+    goto_page(page, "Runs")
+    page.get_by_text(info.run_id).first.wait_for(timeout=SLOW)
+    page.get_by_text("Stopped").first.wait_for(timeout=SLOW)
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_world_page_renders_cameras_and_switches_world(page, server):
+    page.goto(f"{server}/world")
     wait_for_images(page, 4)
     sources = page.eval_on_selector_all('[data-testid="stImage"] img', "els => els.map(e => e.src)")
     assert len(set(sources)) == 4, "each camera shows its own picture"
     page.get_by_text("push the", exact=False).first.wait_for()
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name="Stack", exact=False).click()
+    select_option(page, "World", "Stack", scope=page.get_by_test_id("stSidebar"))
     page.get_by_text("stack the", exact=False).first.wait_for(timeout=60_000)
     # The new scene's pictures replace the old ones (different media files).
     page.wait_for_function(
@@ -50,10 +121,11 @@ def test_world_page_renders_cameras_and_switches_world(page):
     assert page.get_by_test_id("stException").count() == 0
 
 
-def test_scripted_demo_plays_in_the_browser(page):
+def test_scripted_demo_plays_in_the_browser(page, server):
+    page.goto(f"{server}/world")
     wait_for_images(page, 4)
     page.get_by_role("button", name="Play scripted demo").click()
-    video = page.wait_for_selector('[data-testid="stVideo"]', timeout=120_000)
+    video = page.wait_for_selector('[data-testid="stVideo"]', timeout=SLOW)
     page.wait_for_function("v => v.readyState >= 2 && v.duration > 1", arg=video, timeout=30_000)
     assert page.get_by_text("Success").count() >= 1
     page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=30_000)

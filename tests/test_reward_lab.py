@@ -10,7 +10,7 @@ from agents.vlm.clip_reward import vlm_rm_reward
 from agents.vlm.embedder import default_embedder
 from studio.clip_preview import closest_captions, record_episode, score
 
-PAGE = "from studio.ui import reward_lab_page\nreward_lab_page.render()"
+PAGE = "from studio.ui import inspect_page\ninspect_page.render()"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_page_renders_and_reports_bad_prompts_on_the_page():
     at = AppTest.from_string(PAGE, default_timeout=300)
     at.run()
     assert not at.exception
-    assert at.title[0].value == "CLIP reward"
+    assert at.title[0].value == "Inspect"
     assert [m.label for m in at.metric][0] == "Rank correlation with true progress"
     at.text_area(key="lab_base").set_value("one\ntwo").run()
     assert not at.exception

@@ -1,0 +1,198 @@
+"""Named reward presets: what the Studio page offers as a starting reward for each world, and the run config
+it builds from the picker's choices. No streamlit here: the same function feeds a notebook or a test.
+
+A preset is a :class:`~studio.spec.RewardSpec` plus the world arguments it needs. A CLIP prompt describes one
+scene ("the red cube is on the blue pad"), so the CLIP presets of the manipulation worlds fix the colours and
+shapes (:data:`CLIP_SCENES`); positions stay random. The humanoid's CLIP prompts are VLM-RM's, one per pose.
+
+=====================  ====================================================================================
+preset                 terms
+=====================  ====================================================================================
+dense                  the world's own terms (the dense reference reward), weight 1
+clip                   one CLIP term (VLM-RM projection, alpha 1 for objects, 0.5 for poses) and nothing else
+clip_shaping           manipulation: CLIP + potential-based shaping toward the goal; humanoid: CLIP + the
+                       world's control cost
+sparse_shaping         manipulation: the world's success term + shaping (the classic sparse-reward fix)
+=====================  ====================================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import worlds
+from studio.spec import RewardSpec, RunConfig, SpecError, default_reward_spec, parse_run_config
+
+# A scene a CLIP prompt can describe: fixed colours and shapes (the studio CLIP was trained on such captions).
+CLIP_SCENES: dict[str, dict[str, Any]] = {
+    "push": {"colors": ["red"], "shapes": ["cube"], "pad_colors": ["blue"]},
+    "pick_place": {"colors": ["red"], "shapes": ["cube"], "pad_colors": ["blue"]},
+    "stack": {"colors": ["red", "green"], "shapes": ["cube", "cube"]},
+}
+SHAPING_POTENTIAL = {"reach": "neg_tcp_object_distance", "push": "neg_object_goal_distance_xy",
+                     "pick_place": "neg_object_goal_distance", "stack": "neg_object_goal_distance"}
+SHAPING_WEIGHT = 10.0      # potentials are in metres; x10 makes a 4 cm step worth about 0.4
+ALGO_TITLES = {"ppo": "PPO", "sac": "SAC", "recurrent_ppo": "Recurrent PPO"}
+FRAME_EVERY_S = 0.2        # the live video's frame interval: 5 frames/s
+FRAME_SIZE = 192         # the reward profile renders and encodes this in ~4 ms: ~2% of training at 5/s
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One named starting reward: ``key`` (stable id), ``title`` (what the picker shows), ``summary``."""
+
+    key: str
+    title: str
+    summary: str
+    uses_clip: bool = False
+
+
+PRESETS: dict[str, Preset] = {p.key: p for p in (
+    Preset("dense", "Dense reference (world terms)",
+           "The world's own hand-written reward terms: the baseline every learned reward is compared with."),
+    Preset("clip", "CLIP prompt only",
+           "Only a CLIP reward from a goal prompt and a baseline prompt (VLM-RM). The agent never sees the "
+           "world's terms: watch ground-truth success to catch it rewarding the wrong thing.", True),
+    Preset("clip_shaping", "CLIP + shaping",
+           "The CLIP reward plus potential-based shaping toward the goal, which speeds learning without "
+           "changing what the agent should want.", True),
+    Preset("sparse_shaping", "Sparse success + shaping",
+           "1 only when the task succeeds, plus potential-based shaping: the classic way to make a sparse "
+           "reward learnable."),
+)}
+
+
+def _task(world_id: str) -> str:
+    info = worlds.WORLDS[world_id]
+    return info.kwargs.get("task", "") if info.family == "manipulation" else info.kwargs.get("pose", "")
+
+
+def presets_for(world_id: str) -> list[Preset]:
+    """The presets that make sense for ``world_id`` (no CLIP prompt for reach: no caption names the gripper)."""
+    family, task = worlds.WORLDS[world_id].family, _task(world_id)
+    if family == "humanoid":
+        keys = ["dense", "clip", "clip_shaping"]
+    elif task == "reach":
+        keys = ["dense", "sparse_shaping"]
+    else:
+        keys = ["dense", "clip", "clip_shaping", "sparse_shaping"]
+    return [PRESETS[k] for k in keys]
+
+
+def preset_title(key: str, world_id: str) -> str:
+    """The picker's label; the humanoid's "CLIP + shaping" is CLIP + control cost (no object to shape toward)."""
+    if key == "clip_shaping" and worlds.WORLDS[world_id].family == "humanoid":
+        return "CLIP + control cost"
+    return PRESETS[key].title
+
+
+def clip_prompts(world_id: str, world_kwargs: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A goal and a baseline prompt describing ``world_id``'s task in its fixed-colour scene."""
+    from agents.vlm.captions import Facts, caption
+
+    env = worlds.make(world_id, render_mode=None, **(world_kwargs or {}))
+    try:
+        env.reset(seed=0)
+        desc = env.unwrapped.describe()
+        if worlds.WORLDS[world_id].family == "humanoid":
+            return desc.caption, desc.baseline
+        ref = desc.objects[1] if desc.task == "stack" else desc.pads[0]
+        template = "the {obj} is {rel} the {ref}"
+        return (caption(Facts(obj=desc.objects[0], ref=ref, relation="on"), template),
+                caption(Facts(obj=desc.objects[0], ref=ref, relation="far from"), template))
+    finally:
+        env.close()
+
+
+def preset_reward(key: str, world_id: str) -> tuple[RewardSpec, dict[str, Any]]:
+    """The preset's reward spec and the world arguments it needs (fixed colours for CLIP prompts).
+
+    Raises:
+        SpecError: ``key`` is not a preset of this world (the message lists the ones that are).
+    """
+    allowed = [p.key for p in presets_for(world_id)]
+    if key not in allowed:
+        raise SpecError(f"reward preset {key!r} does not apply to {world_id}; choose one of {allowed}",
+                        [("preset", "unknown")])
+    family, task = worlds.WORLDS[world_id].family, _task(world_id)
+    if key == "dense":
+        return default_reward_spec(world_id), {}
+    kwargs = dict(CLIP_SCENES.get(task, {})) if PRESETS[key].uses_clip and family == "manipulation" else {}
+    terms: list[dict[str, Any]] = []
+    if PRESETS[key].uses_clip:
+        goal, base = clip_prompts(world_id, kwargs)
+        terms.append({"kind": "clip", "goal_prompts": [goal], "baseline_prompts": [base],
+                      "alpha": 0.5 if family == "humanoid" else 1.0})
+    if key == "clip_shaping" and family == "humanoid":
+        terms.append({"kind": "world", "key": "ctrl"})
+    elif key in ("clip_shaping", "sparse_shaping"):
+        if key == "sparse_shaping":
+            terms.append({"kind": "world", "key": "success"})
+        terms.append({"kind": "shaping", "potential": SHAPING_POTENTIAL[task], "gamma": 0.99,
+                      "weight": SHAPING_WEIGHT})
+    return RewardSpec(terms=terms), kwargs
+
+
+def parse_algo_args(text: str, algo: str) -> dict[str, Any]:
+    """The "Algorithm arguments" box: ``name: value`` lines (YAML) checked against the algorithm's constructor.
+
+    Raises:
+        SpecError: not ``name: value`` lines, an unknown argument, or a word where the default is a number.
+    """
+    import inspect
+
+    import yaml
+
+    from agents.sb3_factory import algo_class
+    from studio.spec import algo_arguments, parse_value
+
+    if not text.strip():
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        raise SpecError("algorithm arguments must be `name: value` lines, e.g. `learning_rate: 0.0003`",
+                        [("algo_kwargs", "not a mapping")])
+    allowed = algo_arguments(algo)
+    params = inspect.signature(algo_class(algo).__init__).parameters
+    out, errors = {}, []
+    for name, value in data.items():
+        value = parse_value(value) if isinstance(value, str) else value
+        if name not in allowed:
+            errors.append((f"algo_kwargs.{name}", f"{name} is not a {ALGO_TITLES.get(algo, algo)} argument; "
+                                                  f"choose from {', '.join(sorted(allowed))}"))
+            continue
+        default = params[name].default
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            errors.append((f"algo_kwargs.{name}", f"{name}: {value!r} is not a number (default {default})"))
+            continue
+        out[name] = value
+    if errors:
+        raise SpecError("; ".join(m for _, m in errors), errors)
+    return out
+
+
+def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4, total_steps: int = 200_000,
+               seed: int = 0, algo_kwargs: dict[str, Any] | None = None, name: str = "",
+               frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE) -> RunConfig:
+    """The validated run config for the Studio page's choices (the UI's only output).
+
+    Raises:
+        SpecError: naming the bad field (e.g. ``algo_kwargs ['n_step'] are not ppo arguments``).
+    """
+    if world_id not in worlds.WORLDS:
+        raise SpecError(f"unknown world {world_id!r}; choose one of {worlds.world_ids()}", [("world_id", "unknown")])
+    reward, world_kwargs = preset_reward(preset, world_id)
+    return parse_run_config({
+        "world_id": world_id, "world_kwargs": world_kwargs, "algo": algo, "algo_kwargs": algo_kwargs or {},
+        "reward": reward.model_dump(mode="json"), "seed": seed, "n_envs": n_envs, "total_steps": total_steps,
+        "name": name or preset.replace("_", "-"),
+        "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size}})
+
+
+__all__ = ["CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward", "preset_title", "presets_for",
+           "run_config"]

@@ -1,0 +1,36 @@
+"""The studio's pages and their sections, in one place: ``app.py`` hands them to ``st.navigation`` and pages
+link to each other with :func:`page`."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def pages() -> dict[str, st.Page]:
+    """Every page by short name (a fresh ``st.Page`` each call, as Streamlit expects)."""
+    from studio.ui import editor_page, inspect_page, planned_page, runs_page, studio_page, world_page
+
+    return {
+        "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:", url_path="studio",
+                          default=True),
+        "editor": st.Page(editor_page.render, title="Reward editor", icon=":material/tune:", url_path="editor"),
+        "inspect": st.Page(inspect_page.render, title="Inspect", icon=":material/image_search:", url_path="inspect"),
+        "runs": st.Page(runs_page.render, title="Runs", icon=":material/history:", url_path="runs"),
+        "world": st.Page(world_page.render, title="World viewer", icon=":material/view_in_ar:", url_path="world"),
+        **{key: st.Page(planned_page.renderer(key), title=planned.title, icon=planned.icon, url_path=key.replace("_", "-"))
+           for key, planned in planned_page.PLANNED.items()},
+    }
+
+
+# "" is Streamlit's section without a header: those pages are links in the top bar; the others a menu.
+SECTIONS = {"": ("studio", "editor", "inspect", "runs", "world"),
+            "Coming next": ("recordings", "memory", "human_gain", "lessons")}
+
+
+def navigation() -> dict[str, list[st.Page]]:
+    found = pages()
+    return {section: [found[k] for k in keys] for section, keys in SECTIONS.items()}
+
+
+def page(name: str) -> st.Page:
+    return pages()[name]

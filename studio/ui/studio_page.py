@@ -1,0 +1,310 @@
+"""The Studio page: pick a world, a task and a reward preset, start training, and watch the agent learn.
+
+The sidebar's choices become one :class:`~studio.spec.RunConfig` (:func:`studio.presets.run_config`) handed to
+:meth:`Session.start`; training runs in its own worker process, so this page only reads the run folder. The
+live view and its step counter refresh themselves in the browser at 5 frames/s (no Streamlit rerun per frame);
+one fragment refreshes status, controls, numbers and charts every five seconds and stops once the run has
+finished. Closing the tab
+leaves training running; any tab opened on the same ``?run=`` URL watches the same run.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import streamlit as st
+
+import worlds
+from agents.vlm.embedder import STUDIO_CHECKPOINT
+from studio.frame_relay import FrameRelay
+from studio.presets import ALGO_TITLES, PRESETS, parse_algo_args, preset_title, presets_for, run_config
+from studio.runs import PROJECT_ROOT, RunInfo, RunPaths
+from studio.session import Session
+from studio.spec import ClipTermSpec, ShapingTermSpec, SpecError
+from studio.ui import charts
+from studio.ui.common import (badge, fmt, fmt_int, pick_run, runs, select_run, task_names, watcher,
+                              world_name)
+from studio.watch import latest_frame_png
+
+LIVE_DIR = PROJECT_ROOT / "static" / "live"
+VIDEO_EVERY_S = 0.2       # the live view's refresh, in the browser
+CHARTS_EVERY_S = 5.0      # status, numbers and charts (each refresh re-renders the page: ~0.2 s of browser CPU)
+FAMILIES = {"manipulation": "Manipulation (table-top arm)", "humanoid": "Humanoid (poses)"}
+
+
+# ---------------------------------------------------------------------------------------------- new run
+def _new_run_sidebar() -> dict | None:
+    """The sidebar's "New run" choices; returns them when Start was pressed."""
+    with st.sidebar:
+        st.header("New run")
+        family = st.selectbox("World", list(FAMILIES), format_func=FAMILIES.get, key="new_family")
+        tasks = task_names(family)
+        default = tasks.index("studio/Push-v0") if "studio/Push-v0" in tasks else 0
+        world_id = st.selectbox("Task", tasks, index=default, format_func=world_name, key=f"new_task_{family}")
+        st.caption(worlds.WORLDS[world_id].summary)
+        keys = [p.key for p in presets_for(world_id)]
+        preset = st.selectbox("Reward", keys, format_func=lambda k: preset_title(k, world_id),
+                              key=f"new_preset_{world_id}")
+        st.caption(PRESETS[preset].summary)
+        if PRESETS[preset].uses_clip and not STUDIO_CHECKPOINT.is_file():
+            st.warning(f"The studio CLIP model file `assets/{STUDIO_CHECKPOINT.name}` is missing, so CLIP rewards "
+                       "come from random weights and mean nothing. Train it with "
+                       "`python -m agents.vlm.train_domain_clip`.", icon=":material/warning:")
+        with st.expander("Training settings"):
+            algo = st.selectbox("Algorithm", list(ALGO_TITLES), format_func=ALGO_TITLES.get, key="new_algo")
+            n_envs = st.number_input("Parallel environments", 1, 16, 4, key="new_envs")
+            steps = st.number_input("Training steps", 1_000, 100_000_000, 200_000, step=10_000, key="new_steps")
+            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="new_seed")
+            args = st.text_area("Algorithm arguments", key="new_args", height=80,
+                                placeholder="learning_rate: 0.0003\nn_steps: 256",
+                                help="Extra constructor arguments for the algorithm, one `name: value` per line.")
+        if st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
+                     key="start_training"):
+            return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs),
+                    "total_steps": int(steps), "seed": int(seed), "args": args}
+    return None
+
+
+def _start(choice: dict) -> None:
+    """Build the run config from the choices and start the worker; errors are shown, never raised."""
+    try:
+        with st.spinner("Checking the settings and starting the training worker..."):
+            algo_kwargs = parse_algo_args(choice.pop("args"), choice["algo"])
+            config = run_config(**choice, algo_kwargs=algo_kwargs)
+            session = Session.start(config)
+    except SpecError as err:
+        st.error(f"Training did not start: {err}", icon=":material/error:")
+        return
+    except (OSError, ValueError) as err:
+        st.error(f"Training did not start: {err}", icon=":material/error:")
+        return
+    select_run(session.run_id)
+    st.toast(f"Started {session.run_id}", icon=":material/rocket_launch:")
+
+
+# ---------------------------------------------------------------------------------------------- watching
+def _status(session: Session, status) -> None:
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        badge(status)
+        st.markdown(f"reward **v{status.spec_version}** · {fmt_int(status.episodes)} episodes"
+                    + (f" · {status.fps:,.0f} steps/s" if status.state == "running" and status.fps else ""),
+                    width="content")
+    st.progress(min(status.step / max(status.total_steps, 1), 1.0))
+    if status.state == "failed":
+        st.error(f"Training failed: {status.reason or 'no reason recorded'}. The worker's log is "
+                 f"`{session.paths.log}`.", icon=":material/error:")
+    elif status.finished:
+        st.info(f"Training {status.state} at step {status.step:,} ({status.reason}). The **Runs** page "
+                "compares it with other runs and plays its policy.", icon=":material/flag:")
+
+
+def _controls(info: RunInfo) -> None:
+    """Pause/Resume, Save and Stop. A fragment without a clock: a click reruns only these buttons, and the
+    dashboard reruns the page when the run's state changes (so the buttons match it)."""
+    session = Session.attach(info.path)
+
+    @st.fragment
+    def buttons():
+        status = session.status()
+        if not status.active:
+            return
+        with st.container(horizontal=True, gap="small"):
+            if status.state == "paused":
+                if st.button("Resume", icon=":material/play_arrow:", key="resume"):
+                    session.resume()
+                    st.toast("Resuming training")
+            elif st.button("Pause", icon=":material/pause:", key="pause", disabled=status.state != "running"):
+                session.pause()
+                st.toast("Pausing at the next step")
+            if st.button("Save", icon=":material/save:", key="save",
+                         help="Save a checkpoint of the policy now (the Inspect and Runs pages play checkpoints)."):
+                session.save_checkpoint()
+                st.toast("Saving a checkpoint of the policy")
+            stop = st.button("Stop", icon=":material/stop:", key="stop",
+                             help="Save a checkpoint and end training. Closing the tab does not stop it.")
+        if stop:
+            try:
+                session.stop("stopped from the studio")
+                with st.spinner("Saving a checkpoint and stopping..."):
+                    session.wait(60)
+            except RuntimeError:
+                pass                              # it finished on its own meanwhile
+            except TimeoutError:
+                st.warning("The worker is still stopping; this page will say when it has.")
+            st.rerun(scope="app")
+    buttons()
+
+
+# The live view refreshes itself in the browser: every 0.2 s it asks for the relayed frame and swaps the picture
+# only when the server says it changed (ETag), so a frame costs no Streamlit rerun (see studio/frame_relay.py).
+LIVE_HTML = """
+<div class="studio-live"><img id="{id}" src="{first}" alt="Live view of environment 0" data-frames="0"
+  style="width:100%;aspect-ratio:1/1;object-fit:contain;border-radius:0.5rem;background:#e8ebf0;display:block"/>
+<p id="{id}-status" style="margin:0.4rem 0 0;font-size:0.875rem;color:#6b6f76;text-align:center">{caption}</p></div>
+<script>
+(() => {{
+  const id = "{id}", frameUrl = "{frame_url}", statusUrl = "{status_url}", every = {every_ms}, total = {total};
+  const timers = (window.__studioLive = window.__studioLive || {{}});
+  clearTimeout(timers[id]);
+  let tick = 0, statusTag = "";
+  const fresh = async (url, tag) => {{
+    const r = await fetch(url, {{cache: "no-cache"}});
+    const now = r.ok && (r.headers.get("etag") || r.headers.get("last-modified"));
+    return now && now !== tag ? [r, now] : [null, tag];
+  }};
+  const run = async () => {{
+    const img = document.getElementById(id), text = document.getElementById(id + "-status");
+    if (!img) {{ delete timers[id]; return; }}
+    try {{
+      const [r, tag] = await fresh(frameUrl, img.dataset.tag);
+      if (r) {{
+        const old = img.src;
+        img.src = URL.createObjectURL(await r.blob());
+        if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+        img.dataset.tag = tag;
+        img.dataset.frames = String(Number(img.dataset.frames) + 1);
+      }}
+      if (text && tick++ % 5 === 0) {{
+        const [s, stag] = await fresh(statusUrl, statusTag);
+        if (s) {{
+          const st = await s.json();
+          statusTag = stag;
+          const fps = st.state === "running" && st.fps ? ` · ${{Math.round(st.fps).toLocaleString("en")}} steps/s` : "";
+          text.textContent = `Live view of environment 0 · step ${{(st.step || 0).toLocaleString("en")}} of ` +
+                             `${{total.toLocaleString("en")}}${{fps}}`;
+        }}
+      }}
+    }} catch (e) {{}}
+    timers[id] = setTimeout(run, every);
+  }};
+  timers[id] = setTimeout(run, every);
+}})();
+</script>
+"""
+PLACEHOLDER = ("data:image/svg+xml;base64," + base64.b64encode(
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4" fill="#e8ebf0"/></svg>'
+).decode())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _relay(run_dir: str) -> FrameRelay:
+    """One relay per run for every tab (see studio/frame_relay.py)."""
+    paths = RunPaths(Path(run_dir))
+    return FrameRelay([(paths.frames / "latest.png", LIVE_DIR / f"{paths.run_id}.png"),
+                       (paths.status, LIVE_DIR / f"{paths.run_id}.json")])
+
+
+def _live_view(info: RunInfo) -> None:
+    png, _ = latest_frame_png(RunPaths(info.path))
+    if not info.status.active:
+        if png is not None:
+            st.image(png, width="stretch", caption="Last frame of environment 0")
+        return
+    _relay(str(info.path)).touch()
+    first = f"data:image/png;base64,{base64.b64encode(png).decode()}" if png is not None else PLACEHOLDER
+    status = info.status
+    st.html(LIVE_HTML.format(
+        id=f"live-{info.run_id}", first=first, frame_url=f"/app/static/live/{info.run_id}.png",
+        status_url=f"/app/static/live/{info.run_id}.json", every_ms=int(VIDEO_EVERY_S * 1000),
+        total=int(status.total_steps), caption=f"Live view of environment 0 · step {status.step:,} of "
+                                               f"{status.total_steps:,}"), unsafe_allow_javascript=True)
+
+
+def _reward_summary(info: RunInfo) -> None:
+    spec = Session.attach(info.path).current_spec()
+    lines = []
+    for t in spec.terms:
+        state = "" if t.enabled else " *(off)*"
+        what = ""
+        if isinstance(t, ClipTermSpec):
+            what = f": *“{' / '.join(t.goal_prompts)}”* vs *“{' / '.join(t.baseline_prompts)}”*, α {t.alpha:g}"
+        elif isinstance(t, ShapingTermSpec):
+            what = f": {t.potential.replace('_', ' ')}"
+        lines.append(f"- **{t.term_name}** × {t.weight:g}{what}{state}")
+    st.markdown(f"**Reward v{spec.version}**\n" + "\n".join(lines))
+
+
+def _dashboard(info: RunInfo) -> None:
+    """Status, controls, headline numbers and charts: one fragment, refreshed every CHARTS_EVERY_S while the run
+    is active (each refresh re-renders the page's elements in the browser, so one clock is cheaper than three)."""
+    session = Session.attach(info.path)
+
+    @st.fragment(run_every=CHARTS_EVERY_S if info.status.active else None)
+    def panel():
+        status = session.status()
+        if status.active:
+            _relay(str(info.path)).touch()          # a tab is watching: keep the live view's frames coming
+        if status.state != info.status.state or status.spec_version != info.status.spec_version:
+            st.rerun(scope="app")   # paused, ended, ... or a new reward: rebuild the buttons, clocks and summary
+        _status(session, status)
+        view = watcher(str(info.path)).refresh()
+        m1, m2, m3 = st.columns(3)
+        success = view.recent_success()
+        m1.metric("Success (ground truth)", fmt(None if success is None else 100 * success, ".0f") + ("%" if
+                  success is not None else ""), help="Share of the last 50 finished episodes the world's own "
+                  "success test passed: what the agent should achieve, whatever it is rewarded for.")
+        m2.metric("Learned return", fmt(view.recent_return()), help="Mean episode return under the reward the "
+                  "agent is trained on (last 50 episodes).")
+        m3.metric("Reference return", fmt(view.recent_return(world=True)), help="The same episodes scored by "
+                  "the world's hand-written reference reward.")
+        if view.episodes.empty and view.steps.empty:
+            st.info("Charts appear after the first telemetry flush (about a second of training).",
+                    icon=":material/monitoring:")
+            return
+        st.markdown("**Learned return vs ground-truth success**")
+        st.altair_chart(charts.outcome_chart(view), width="stretch")
+        st.markdown("**Reward terms per step**")
+        st.altair_chart(charts.term_chart(view), width="stretch")
+        _edit_log(view)
+    panel()
+
+
+def _edit_log(view) -> None:
+    if not view.edits and not view.refused:
+        st.caption("Dashed lines will mark each reward edit, labelled with its version and its EPIC distance "
+                   "to the previous reward.")
+        return
+    lines = []
+    for e in view.edits:
+        d = e.get("epic_distance")
+        epic = f"EPIC distance **{d:.3f}**" if d is not None else (
+            "EPIC distance unavailable" if e.get("epic_error") else "EPIC distance computing...")
+        note = f" — {e['note']}" if e.get("note") else ""
+        lines.append(f"- **v{e['new_version']}** from step {fmt_int(e.get('step'))}: {epic} to "
+                     f"v{e['old_version']}{note}")
+    for e in view.refused[-3:]:
+        lines.append(f"- :red[refused edit]: {e.get('error')}")
+    st.markdown("**Reward edits**\n" + "\n".join(lines))
+
+
+def _watch(info: RunInfo) -> None:
+    from studio.ui.nav import page
+
+    st.caption(f"Run `{info.run_id}` · world `{info.world_id}` · {info.algo.upper()}")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        _live_view(info)
+        _controls(info)
+        _reward_summary(info)
+        if info.status.active:
+            st.page_link(page("editor"), label="Edit the reward while it trains", icon=":material/edit:")
+    with right:
+        _dashboard(info)
+
+
+def render() -> None:
+    choice = _new_run_sidebar()
+    st.title("Studio")
+    if choice is not None:
+        _start(choice)
+    infos = runs()
+    if not infos:
+        st.markdown("Train an agent and watch it learn. Pick a **world**, a **task** and a **reward** in the "
+                    "sidebar, then press **Start training**. Training runs in its own process: close this tab "
+                    "whenever you like and come back to it.")
+        return
+    info = pick_run("Watching", key="studio_run", infos=infos,
+                    help="Every run on this machine, running ones first. Open the same page in another tab or "
+                         "on a projector to watch the same run.")
+    _watch(info)
