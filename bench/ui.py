@@ -1,10 +1,10 @@
 """What watching costs: training steps/s with a real browser on the Studio page against nobody watching.
 
 ``python -m bench.ui [--quick]`` starts, in one run, one training session as the Studio page starts it
-(PPO on ``studio/Reach-v0`` with the world's terms, 4 envs, a live frame every 0.2 s), the studio with
+(PPO on ``studio/Reach-v0`` with the world's terms, 4 envs, a live frame every 0.15 s), the studio with
 ``streamlit run`` and headless Chromium. Time is cut into windows, alternately unwatched (no tab open) and
-watched (one tab on the Studio page following the run: live view at 5 frames/s, status every second,
-charts every two seconds), in the order off, on, on, off, off, on, ... so slow drifts of the machine hit
+watched (one tab on the Studio page following the run: the live view showing every frame, status and charts
+every five seconds), in the order off, on, on, off, off, on, ... so slow drifts of the machine hit
 both alike. Steps per window come from the run's own telemetry (env steps and wall times of each vector
 step), so the worker's rollout/update rhythm is measured exactly.
 
@@ -145,7 +145,7 @@ def main(argv=None) -> dict:
         "quick": args.quick,
     }
     details = {"windows": windows, "ratios": ratios, "window_s": window_s,
-               "setup": "PPO (n_steps 256) on studio/Reach-v0, 4 envs, world terms, live frame 192 px every 0.2 s; "
+               "setup": "PPO (n_steps 256) on studio/Reach-v0, 4 envs, world terms, live frame 192 px every 0.15 s; "
                         "one headless Chromium tab on the Studio page following the run"}
     finish("ui", details, headline, args.out)
     return headline

@@ -1,11 +1,12 @@
 """Relay a run's latest frame and status to a folder a web server serves, while someone watches.
 
-The worker replaces ``frames/latest.png`` a few times a second and ``status.json`` twice a second. The Studio
-page's live view is a small script in the browser that fetches both every 0.2 s and redraws only what changed
-(by ETag); that costs a fraction of a Streamlit rerun per frame (``bench/ui.py`` measured a rerun-per-frame
-view at a fifth of a CPU core on a busy two-core machine). Streamlit's static folder does not follow symlinks
-out of it, so :class:`FrameRelay` copies the files there (atomically) when their modification time changes,
-and stops, deleting its copies, once nobody has called :meth:`FrameRelay.touch` for ``idle_s`` seconds.
+The worker replaces ``frames/latest.png`` several times a second and ``status.json`` twice a second. The
+Studio page's live view is a small script in the browser that fetches both several times a second and redraws
+only what changed (by ETag); that costs a fraction of a Streamlit rerun per frame (``bench/ui.py`` measured a
+rerun-per-frame view at a fifth of a CPU core on a busy two-core machine). Streamlit's static folder does not
+follow symlinks out of it, so :class:`FrameRelay` copies the files there (atomically) when their modification
+time changes, and stops, deleting its copies, once nobody has called :meth:`FrameRelay.touch` for ``idle_s``
+seconds.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class FrameRelay:
         with self._lock:
             self._seen = time.monotonic()
             if self._thread is None or not self._thread.is_alive():
+                for _, target in self.pairs[:1]:
+                    prune(target.parent)
                 self.copy_changed()
                 self._thread = threading.Thread(target=self._run, name="frame-relay", daemon=True)
                 self._thread.start()
@@ -78,4 +81,21 @@ class FrameRelay:
                 self._mtimes.clear()
 
 
-__all__ = ["FrameRelay"]
+def prune(folder: Path, older_than_s: float = 3600.0) -> int:
+    """Delete copies nobody has refreshed for ``older_than_s`` (left by a server that was killed mid-relay)."""
+    removed, now = 0, time.time()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    for path in entries:
+        try:
+            if path.suffix in (".png", ".json") and now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+__all__ = ["FrameRelay", "prune"]

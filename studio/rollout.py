@@ -114,8 +114,9 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
             progress_curve.append(_progress(env, start)[0])
             if progress is not None:
                 progress(min(len(success) / limit, 1.0))
-        return PolicyEpisode(paths.run_id, config.world_id, path.name, seed, u.describe().instruction, frames, success, terms,
-                             rframes, progress_curve, u.describe())
+        desc = u.describe()
+        return PolicyEpisode(paths.run_id, config.world_id, path.name, seed, desc.instruction, frames, success, terms,
+                             rframes, progress_curve, desc)
     finally:
         env.close()
 

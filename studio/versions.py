@@ -49,7 +49,9 @@ def diff_specs(old: RewardSpec, new: RewardSpec) -> list[str]:
             out.append(f"{name}: replaced by a {KIND_TITLES.get(term['kind'], term['kind'])} term")
             continue
         for key in term:
-            if key != "kind" and prev.get(key) != term.get(key):
+            if key == "enabled" and prev.get(key) != term.get(key):
+                out.append(f"{name}: turned {'on' if term[key] else 'off'}")
+            elif key != "kind" and prev.get(key) != term.get(key):
                 out.append(f"{name}: {LABELS.get(key, key)} {_show(prev.get(key))} → {_show(term.get(key))}")
     out += [f"{name}: removed" for name in before if name not in after]
     if old.note != new.note and new.note:

@@ -4,12 +4,13 @@ watcher, reward version diffs and readable errors, and the frame relay of the li
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
 import pytest
 
-from studio.frame_relay import FrameRelay
+from studio.frame_relay import FrameRelay, prune
 from studio.presets import PRESETS, parse_algo_args, preset_reward, presets_for, run_config
 from studio.runs import new_run
 from studio.spec import ClipTermSpec, RewardSpec, ShapingTermSpec, SpecError, WorldTermSpec
@@ -25,7 +26,7 @@ def test_every_preset_builds_a_valid_run_config(world_id):
     for preset in presets_for(world_id):
         config = run_config(world_id, preset.key, n_envs=2, total_steps=1000)
         assert config.world_id == world_id and config.n_envs == 2
-        assert config.telemetry.frame_every_s == pytest.approx(0.2), "the live view needs 5 frames/s"
+        assert config.telemetry.frame_every_s <= 0.2, "the live view needs at least 5 frames/s"
         assert any(isinstance(t, ClipTermSpec) for t in config.reward.terms) == preset.uses_clip
 
 
@@ -149,7 +150,7 @@ def test_diffs_say_what_changed_in_words():
     terms[1]["weight"] = 5.0
     terms[2]["enabled"] = False
     v2 = spec_from_form(terms).bump(2)
-    assert diff_specs(V0, v2) == ["clip: goal prompts 'a' → 'c'", "shaping: weight 10 → 5", "success: on on → off"]
+    assert diff_specs(V0, v2) == ["clip: goal prompts 'a' → 'c'", "shaping: weight 10 → 5", "success: turned off"]
     assert "-  - a" in yaml_diff(V0, v2) or "- a" in yaml_diff(V0, v2)
     v3 = spec_from_form(terms[:2] + [{"kind": "world", "key": "reach"}]).bump(3)
     assert "reach: added (world term, weight 1)" in diff_specs(v2, v3) and "success: removed" in diff_specs(v2, v3)
@@ -196,3 +197,13 @@ def test_frame_relay_copies_changes_and_cleans_up_when_nobody_watches(tmp_path):
     while relay.running and time.monotonic() < deadline + 5:
         time.sleep(0.05)
     assert not relay.running and not target.exists(), "idle: the relay stops and removes its copy"
+
+
+def test_prune_removes_only_stale_copies(tmp_path):
+    old, new, keep = tmp_path / "old.png", tmp_path / "new.png", tmp_path / ".gitignore"
+    for path in (old, new, keep):
+        path.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    os.utime(keep, (time.time() - 7200, time.time() - 7200))
+    assert prune(tmp_path) == 1
+    assert not old.exists() and new.exists() and keep.exists()

@@ -140,8 +140,8 @@ def render() -> None:
         key, record = _scripted_source() if source == "scripted" else _run_source()
 
     st.title("Inspect")
-    st.caption("VLM-RM's reward: R = 1 − ½‖(s − g)P‖², with s the frame's CLIP embedding, g the mean goal-prompt "
-               "embedding, b the baseline's, and P = α·ddᵀ/‖d‖² + (1 − α)·I for d = g − b. "
+    st.caption("VLM-RM's reward: R = 1 − ½‖(s − g)P‖², with s the frame's CLIP embedding, g the mean "
+               "goal-prompt embedding, b the baseline's, and P = α·ddᵀ/‖d‖² + (1 − α)·I for d = g − b. "
                "α = 0 is plain cosine similarity to the goal; α = 1 keeps only the baseline-to-goal direction.")
     if not STUDIO_CHECKPOINT.is_file():
         st.warning(f"The studio CLIP model file `assets/{STUDIO_CHECKPOINT.name}` is missing, so the model has "

@@ -17,8 +17,8 @@ def pages() -> dict[str, st.Page]:
         "inspect": st.Page(inspect_page.render, title="Inspect", icon=":material/image_search:", url_path="inspect"),
         "runs": st.Page(runs_page.render, title="Runs", icon=":material/history:", url_path="runs"),
         "world": st.Page(world_page.render, title="World viewer", icon=":material/view_in_ar:", url_path="world"),
-        **{key: st.Page(planned_page.renderer(key), title=planned.title, icon=planned.icon, url_path=key.replace("_", "-"))
-           for key, planned in planned_page.PLANNED.items()},
+        **{key: st.Page(planned_page.renderer(key), title=planned.title, icon=planned.icon,
+                        url_path=key.replace("_", "-")) for key, planned in planned_page.PLANNED.items()},
     }
 
 

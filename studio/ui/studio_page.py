@@ -2,10 +2,10 @@
 
 The sidebar's choices become one :class:`~studio.spec.RunConfig` (:func:`studio.presets.run_config`) handed to
 :meth:`Session.start`; training runs in its own worker process, so this page only reads the run folder. The
-live view and its step counter refresh themselves in the browser at 5 frames/s (no Streamlit rerun per frame);
-one fragment refreshes status, controls, numbers and charts every five seconds and stops once the run has
-finished. Closing the tab
-leaves training running; any tab opened on the same ``?run=`` URL watches the same run.
+live view and its step counter refresh themselves in the browser (every frame the worker writes, 6 to 7 a
+second while the agent acts; no Streamlit rerun per frame); one fragment refreshes status, numbers and charts
+every five seconds and stops once the run has finished. Closing the tab leaves training running; any tab
+opened on the same ``?run=`` URL watches the same run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import streamlit as st
 import worlds
 from agents.vlm.embedder import STUDIO_CHECKPOINT
 from studio.frame_relay import FrameRelay
-from studio.presets import ALGO_TITLES, PRESETS, parse_algo_args, preset_title, presets_for, run_config
+from studio.presets import (ALGO_TITLES, PRESETS, parse_algo_args, preset_reward, preset_title, presets_for,
+                            run_config)
+from studio.preview import scene_views
 from studio.runs import PROJECT_ROOT, RunInfo, RunPaths
 from studio.session import Session
 from studio.spec import ClipTermSpec, ShapingTermSpec, SpecError
@@ -28,14 +30,14 @@ from studio.ui.common import (badge, fmt, fmt_int, pick_run, runs, select_run, t
 from studio.watch import latest_frame_png
 
 LIVE_DIR = PROJECT_ROOT / "static" / "live"
-VIDEO_EVERY_S = 0.2       # the live view's refresh, in the browser
+VIDEO_EVERY_S = 0.15      # the live view polls for a new frame this often, in the browser
 CHARTS_EVERY_S = 5.0      # status, numbers and charts (each refresh re-renders the page: ~0.2 s of browser CPU)
 FAMILIES = {"manipulation": "Manipulation (table-top arm)", "humanoid": "Humanoid (poses)"}
 
 
 # ---------------------------------------------------------------------------------------------- new run
-def _new_run_sidebar() -> dict | None:
-    """The sidebar's "New run" choices; returns them when Start was pressed."""
+def _new_run_sidebar() -> tuple[dict, bool]:
+    """The sidebar's "New run" choices, and whether Start was pressed."""
     with st.sidebar:
         st.header("New run")
         family = st.selectbox("World", list(FAMILIES), format_func=FAMILIES.get, key="new_family")
@@ -59,11 +61,10 @@ def _new_run_sidebar() -> dict | None:
             args = st.text_area("Algorithm arguments", key="new_args", height=80,
                                 placeholder="learning_rate: 0.0003\nn_steps: 256",
                                 help="Extra constructor arguments for the algorithm, one `name: value` per line.")
-        if st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
-                     key="start_training"):
-            return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs),
-                    "total_steps": int(steps), "seed": int(seed), "args": args}
-    return None
+        started = st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
+                            key="start_training")
+    return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
+            "seed": int(seed), "args": args}, started
 
 
 def _start(choice: dict) -> None:
@@ -136,8 +137,8 @@ def _controls(info: RunInfo) -> None:
     buttons()
 
 
-# The live view refreshes itself in the browser: every 0.2 s it asks for the relayed frame and swaps the picture
-# only when the server says it changed (ETag), so a frame costs no Streamlit rerun (see studio/frame_relay.py).
+# The live view refreshes itself in the browser: every VIDEO_EVERY_S it asks for the relayed frame and swaps the
+# picture only when the server says it changed (ETag), so a frame costs no Streamlit rerun (studio/frame_relay.py).
 LIVE_HTML = """
 <div class="studio-live"><img id="{id}" src="{first}" alt="Live view of environment 0" data-frames="0"
   style="width:100%;aspect-ratio:1/1;object-fit:contain;border-radius:0.5rem;background:#e8ebf0;display:block"/>
@@ -170,7 +171,8 @@ LIVE_HTML = """
         if (s) {{
           const st = await s.json();
           statusTag = stag;
-          const fps = st.state === "running" && st.fps ? ` · ${{Math.round(st.fps).toLocaleString("en")}} steps/s` : "";
+          const fps = st.state === "running" && st.fps ?
+                      ` · ${{Math.round(st.fps).toLocaleString("en")}} steps/s` : "";
           text.textContent = `Live view of environment 0 · step ${{(st.step || 0).toLocaleString("en")}} of ` +
                              `${{total.toLocaleString("en")}}${{fps}}`;
         }}
@@ -211,8 +213,37 @@ def _live_view(info: RunInfo) -> None:
                                                f"{status.total_steps:,}"), unsafe_allow_javascript=True)
 
 
-def _reward_summary(info: RunInfo) -> None:
-    spec = Session.attach(info.path).current_spec()
+@st.cache_data(max_entries=32, show_spinner=False)
+def _preview(world_id: str, preset: str, seed: int):
+    """The scene a new run of ``preset`` trains in (its fixed colours included), seen from the front camera."""
+    spec, kwargs = preset_reward(preset, world_id)
+    views = scene_views(world_id, seed, size=320, **kwargs)
+    return next(iter(views.frames.values())), views.instruction, spec
+
+
+def _intro(choice: dict) -> None:
+    st.markdown("Train an agent and watch it learn. Pick a **world**, a **task** and a **reward** in the sidebar, "
+                "then press **Start training**. Training runs in its own process: close this tab whenever you "
+                "like and come back to it, or open it on a projector as well.")
+    try:
+        with st.spinner("Rendering the scene..."):
+            frame, instruction, spec = _preview(choice["world_id"], choice["preset"], choice["seed"])
+    except (ValueError, SpecError) as err:
+        st.error(f"This choice cannot be previewed: {err}", icon=":material/error:")
+        return
+    left, right = st.columns([2, 3], gap="large")
+    left.image(frame, width="stretch", caption=f"The scene on seed {choice['seed']}; every episode draws new "
+                                               "positions")
+    with right:
+        st.subheader("The next run")
+        st.markdown(f"**Task:** {instruction}  \n**Reward:** {preset_title(choice['preset'], choice['world_id'])}, "
+                    f"{PRESETS[choice['preset']].summary[0].lower() + PRESETS[choice['preset']].summary[1:]}")
+        st.markdown(_spec_markdown(spec))
+        st.caption("While it trains: the live view, per-term reward charts, ground-truth success beside the "
+                   "learned reward, and reward edits from the Reward editor page, each marked on the charts.")
+
+
+def _spec_markdown(spec) -> str:
     lines = []
     for t in spec.terms:
         state = "" if t.enabled else " *(off)*"
@@ -222,7 +253,12 @@ def _reward_summary(info: RunInfo) -> None:
         elif isinstance(t, ShapingTermSpec):
             what = f": {t.potential.replace('_', ' ')}"
         lines.append(f"- **{t.term_name}** × {t.weight:g}{what}{state}")
-    st.markdown(f"**Reward v{spec.version}**\n" + "\n".join(lines))
+    return "\n".join(lines)
+
+
+def _reward_summary(info: RunInfo) -> None:
+    spec = Session.attach(info.path).current_spec()
+    st.markdown(f"**Reward v{spec.version}**\n" + _spec_markdown(spec))
 
 
 def _dashboard(info: RunInfo) -> None:
@@ -294,15 +330,13 @@ def _watch(info: RunInfo) -> None:
 
 
 def render() -> None:
-    choice = _new_run_sidebar()
+    choice, started = _new_run_sidebar()
     st.title("Studio")
-    if choice is not None:
-        _start(choice)
+    if started:
+        _start(dict(choice))
     infos = runs()
     if not infos:
-        st.markdown("Train an agent and watch it learn. Pick a **world**, a **task** and a **reward** in the "
-                    "sidebar, then press **Start training**. Training runs in its own process: close this tab "
-                    "whenever you like and come back to it.")
+        _intro(choice)
         return
     info = pick_run("Watching", key="studio_run", infos=infos,
                     help="Every run on this machine, running ones first. Open the same page in another tab or "
