@@ -8,6 +8,8 @@
     python -m studio runs [--json]
     python -m studio edit --run <run id> --reward spec.yaml      (live edit of a running run)
     python -m studio stop --run <run id>
+    python -m studio play-along [--agent rlhg|task_only] [--record episodes.npz]   (a pygame window)
+    python -m studio record --run <run id> --episodes 10       (see studio.recording.cli for recordings)
 
 ``train`` starts a worker like the UI does and follows it with a progress bar (steps, steps/s, reward-spec
 version, edits as they land). Ctrl-C asks the worker to save a checkpoint and stop, waits for it, and exits
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from studio.recording import cli as recording_cli
 from studio.spec import (SpecError, default_reward_spec, load_document, parse_reward_spec, parse_run_config,
                          parse_value)
 
@@ -48,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override any config field, e.g. algo_kwargs.learning_rate=1e-3")
     t.add_argument("--detach", action="store_true", help="start the run and return at once")
     t.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    t.add_argument("--record", action="store_true", help="record every training episode (Minari dataset + videos)")
+    t.add_argument("--video-every", type=int, help="with --record: film every n-th episode of env 0 (0: none)")
 
     e = sub.add_parser("eval", help="evaluate a run's checkpoint on its world")
     e.add_argument("--run", required=True, help="run id (or unique prefix, or folder)")
@@ -66,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--run", required=True)
         if name == "edit":
             c.add_argument("--reward", type=Path, required=True)
+    recording_cli.add_parsers(sub)
+    sub.add_parser("play-along", add_help=False,
+                   help="drive the person in studio/CollabTable-v0 beside a shipped agent (see studio.play_along)")
     for sp in sub.choices.values():
         sp.add_argument("--runs-dir", type=Path, default=None, help="runs folder (default $STUDIO_RUNS_DIR or runs/)")
     return p
@@ -88,6 +96,9 @@ def build_config(args: argparse.Namespace):
             key, _, value = item.partition("=")
             kwargs[key] = parse_value(value)
         data["world_kwargs"] = kwargs
+    if args.record or args.video_every is not None:
+        data["recording"] = {**(data.get("recording") or {}), "enabled": True,
+                             **({"video_every": args.video_every} if args.video_every is not None else {})}
     if args.reward:
         data["reward"] = parse_reward_spec(args.reward).model_dump(mode="json")
     elif "reward" not in data:
@@ -282,11 +293,16 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["play-along"]:          # its own flags: studio.play_along parses them
+        from studio import play_along
+        return play_along.main(argv[1:])
     args = _parser().parse_args(argv)
-    handlers = {"train": cmd_train, "eval": cmd_eval, "runs": cmd_runs}
+    handlers = {"train": cmd_train, "eval": cmd_eval, "runs": cmd_runs, "record": recording_cli.cmd_record,
+                "recordings": recording_cli.cmd_recordings}
     try:
         return handlers.get(args.command, cmd_control)(args)
-    except SpecError as exc:
+    except (SpecError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (FileNotFoundError, RuntimeError, TimeoutError) as exc:

@@ -265,6 +265,21 @@ class TelemetryConfig(BaseModel):
     """Sampled (action, next state) pairs for EPIC's canonicalisation expectations."""
 
 
+class RecordingConfig(BaseModel):
+    """Whether and how a training run records what its agents play (see :mod:`studio.recording`)."""
+
+    model_config = _FROZEN
+
+    enabled: StrictBool = False
+    """Record every training episode of every env into a Minari dataset (``recordings/`` in the run folder)."""
+    video_every: Annotated[int, Field(ge=0, le=100_000)] = 5
+    """Film every n-th episode of env 0 as an MP4 (0: no videos); filming costs render time on a CPU."""
+    video_camera: str | None = None
+    """The world camera to film (``None``: the world's default camera, e.g. ``front``)."""
+    video_size: Annotated[int, Field(ge=32, le=1024)] = 192
+    """Side of the square video frames, in pixels."""
+
+
 class RunConfig(BaseModel):
     """One training run: everything the worker needs, frozen and serialisable (see module docstring)."""
 
@@ -296,6 +311,8 @@ class RunConfig(BaseModel):
     """Optional label put into the run id (letters, digits, ``_.-``)."""
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     """Telemetry and live-channel settings."""
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    """Recording of training episodes (off by default)."""
 
     @field_validator("world_id")
     @classmethod
@@ -498,6 +515,6 @@ def world_terms(world_id: str, world_kwargs: dict[str, Any] | None = None) -> li
         env.close()
 
 
-__all__ = ["ALGOS", "ClipTermSpec", "RewardSpec", "RunConfig", "ShapingTermSpec", "SpecError", "TelemetryConfig",
+__all__ = ["ALGOS", "ClipTermSpec", "RecordingConfig", "RewardSpec", "RunConfig", "ShapingTermSpec", "SpecError", "TelemetryConfig",
            "TermSpec", "WorldTermSpec", "algo_arguments", "default_reward_spec", "load_document", "parse_value",
            "parse_reward_spec", "parse_run_config", "world_terms"]

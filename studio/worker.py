@@ -67,7 +67,8 @@ class Worker:
         self._stop_reason = ""
         self._embedder = None
         self._next_checkpoint = self.config.checkpoint_every or 0
-        self.model = self.live = self.stack = None
+        self.model = self.live = self.stack = self.recorder = None
+        self._recorded_specs: list[dict] = []
         self.spec: RewardSpec = self.config.reward
         self.version_map: dict[int, int] = {}
 
@@ -92,6 +93,8 @@ class Worker:
         self.stack = build_stack(self.spec.term_params(), self._embedder_provider)
         self.venv, self.reward_env = make_venv(cfg.world_id, cfg.world_kwargs, cfg.n_envs, cfg.seed, self.stack,
                                                camera=self.spec.camera)
+        if cfg.recording.enabled:
+            self.venv = self._recorder(self.venv)
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")
         self.model = make_model(cfg.algo, self.venv, cfg.algo_kwargs, cfg.seed, device, self.paths.sb3)
         self.version_map[self.stack.version] = self.spec.version
@@ -102,6 +105,39 @@ class Worker:
         self.tel.log(f"{cfg.algo} on {cfg.world_id} with {cfg.n_envs} envs, {cfg.total_steps} steps, reward "
                      f"terms {self.spec.names}, device {device}")
         return self
+
+    def _recorder(self, venv):
+        """Wrap ``venv`` so every training episode is recorded (``recordings/`` in the run folder)."""
+        from studio.recording.layout import RecordingPaths, next_version, run_metadata, world_spec
+        from studio.recording.vec_recorder import VecRecorder
+        from studio.recording.writer import RecordingWriter
+
+        cfg, rec = self.config, self.config.recording
+        cameras = list(venv.get_attr("camera_names", indices=[0])[0])
+        if rec.video_camera is not None and rec.video_camera not in cameras:
+            raise ValueError(f"recording.video_camera={rec.video_camera!r} is not a camera of {cfg.world_id}; "
+                             f"choose one of {cameras}")
+        root = self.paths.root / "recordings"
+        root.mkdir(exist_ok=True)
+        paths = RecordingPaths(root, next_version(root, cfg.world_id, "train"))
+        self._recorded_specs = [self.spec.model_dump(mode="json")]
+        writer = RecordingWriter(
+            paths, world_spec(cfg.world_id, cfg.world_kwargs), venv.observation_space, venv.action_space,
+            metadata=run_metadata(self.paths.run_id, "train", cfg.world_id, cfg.world_kwargs, cfg.algo,
+                                  self._recorded_specs, seed=cfg.seed, n_envs=cfg.n_envs),
+            description=f"Reward Studio: training episodes of run {self.paths.run_id} ({cfg.algo} on {cfg.world_id})",
+            algorithm_name=cfg.algo, on_error=self._recording_failed)
+        self.recorder = VecRecorder(venv, writer, version_of=self._spec_version, video_every=rec.video_every,
+                                    video_camera=rec.video_camera, video_size=rec.video_size)
+        self.recorder.seed(cfg.seed)
+        self.tel.event("recording", dataset_id=paths.dataset_id, folder=str(paths.folder), error=writer.error)
+        self._set_status(recording={"dataset_id": paths.dataset_id, "error": writer.error})
+        return self.recorder
+
+    def _recording_failed(self, message: str) -> None:
+        self.tel.event("recording_failed", error=message, step=int(self.model.num_timesteps) if self.model else 0)
+        self._set_status(recording={"dataset_id": self.recorder.writer.paths.dataset_id if self.recorder else None,
+                                    "error": message})
 
     def callbacks(self) -> list:
         """The SB3 callbacks the config asks for."""
@@ -139,6 +175,11 @@ class Worker:
         reason = self._stop_reason or ("reached total_steps" if completed else "time limit reached")
         self._set_status(state="stopping", step=step)
         self.save_checkpoint("final")
+        if self.recorder is not None:
+            writer = self.recorder.writer
+            self.recorder.close_recording()
+            self._set_status(recording={"dataset_id": writer.paths.dataset_id, "error": writer.error,
+                                        "episodes": writer.episodes, "steps": writer.steps})
         state = "completed" if completed else "stopped"
         self.tel.event("finished", state=state, step=step, reason=reason)
         self.tel.close()
@@ -250,6 +291,9 @@ class Worker:
                        latency_s=None if requested_t is None else round(now - requested_t, 4),
                        relabelled=applied.relabelled, relabel_note=applied.note, note=spec.note)
         self._set_status(spec_version=new.version)
+        if self.recorder is not None:
+            self._recorded_specs.append(new.model_dump(mode="json"))
+            self.recorder.writer.set_metadata(reward_specs=self._recorded_specs)
         if self.config.telemetry.epic_on_edit and self.live.log is not None:
             args = (applied, self.live.log.copy(), old.version, new.version)
             threading.Thread(target=self._epic, args=args, name="epic", daemon=True).start()

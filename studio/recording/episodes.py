@@ -1,0 +1,167 @@
+"""One episode's data as it is played, and the fixed info columns every recorded step carries.
+
+Minari stores infos as columns and keeps only keys present on every step, so a recording fixes its info
+columns when its first episode starts (:class:`InfoSchema`) and every later step is written with exactly
+those keys: a missing value is ``NaN`` (``False`` for ``is_success``), an unknown key is dropped.
+
+Columns:
+
+=====================  =========  ===============================================================
+``is_success``         bool       the world's ground truth after the step
+``spec_version``       int64      the reward-spec version that scored the step (after live edits)
+``reward_<term>``      float64    each reward-stack term's weighted value; they sum to the reward
+``world_reward_<k>``   float64    the world's own task terms (reference, whatever the agent saw)
+other scalars          float64    any other number the world reports (e.g. progress)
+=====================  =========  ===============================================================
+
+The first row belongs to the reset observation (Minari keeps ``T + 1`` observations and infos): its reward
+columns are 0 and its ``is_success`` is the reset's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from numbers import Number
+from typing import Any, Mapping
+
+import numpy as np
+
+# Keys that are bookkeeping of wrappers, not data; ``reward_version`` is replaced by ``spec_version``.
+SKIPPED = frozenset({"TimeLimit.truncated", "terminal_observation", "episode", "reward_version", "reward_terms",
+                     "world_reward_terms"})
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in "biuf"
+    return isinstance(value, Number) and not isinstance(value, complex)
+
+
+@dataclass(frozen=True)
+class InfoSchema:
+    """The info columns of one recording (see module docstring)."""
+
+    keys: tuple[str, ...]
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any]) -> "InfoSchema":
+        keys = sorted(k for k, v in info.items() if k not in SKIPPED and k != "is_success" and _scalar(v))
+        return cls(("is_success", "spec_version", *[k for k in keys if k != "spec_version"]))
+
+    def row(self, info: Mapping[str, Any], spec_version: int, first: bool = False) -> dict[str, Any]:
+        """One step's values, in the schema's columns."""
+        out: dict[str, Any] = {}
+        for key in self.keys:
+            if key == "is_success":
+                out[key] = bool(info.get("is_success", False))
+            elif key == "spec_version":
+                out[key] = int(spec_version)
+            elif first and key.startswith(("reward_", "world_reward")):
+                out[key] = 0.0
+            else:
+                value = info.get(key, math.nan)
+                out[key] = float(value) if _scalar(value) else math.nan
+        return out
+
+    def empty(self) -> dict[str, list]:
+        return {key: [] for key in self.keys}
+
+    @staticmethod
+    def dtype(key: str) -> type:
+        return {"is_success": np.bool_, "spec_version": np.int64}.get(key, np.float64)
+
+
+@dataclass
+class EpisodeRecord:
+    """A finished episode in Minari's layout: ``T + 1`` observations and info rows, ``T`` of the rest."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    infos: dict[str, np.ndarray]
+    env_index: int = 0
+    seed: int | None = None
+    video: Any = None                 # a finished temporary MP4 (Path) or None
+
+    @property
+    def steps(self) -> int:
+        return len(self.rewards)
+
+    @property
+    def success(self) -> bool:
+        return bool(self.infos["is_success"][-1]) if len(self.rewards) else False
+
+    def summary(self) -> dict[str, Any]:
+        """Return, success and spec versions: the episode index's numbers."""
+        versions = sorted({int(v) for v in self.infos["spec_version"][1:]}) or [int(self.infos["spec_version"][0])]
+        terms = {k[len("reward_"):]: round(float(np.nansum(v)), 6) for k, v in self.infos.items()
+                 if k.startswith("reward_")}
+        return {"steps": self.steps, "return": round(float(np.sum(self.rewards)), 6), "success": self.success,
+                "terminated": bool(self.terminations[-1]) if self.steps else False,
+                "spec_versions": versions, "term_returns": terms, "env_index": self.env_index, "seed": self.seed}
+
+
+@dataclass
+class EpisodeBuilder:
+    """Collects one env's steps until its episode ends."""
+
+    schema: InfoSchema
+    env_index: int = 0
+    seed: int | None = None
+    observations: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    rewards: list = field(default_factory=list)
+    terminations: list = field(default_factory=list)
+    truncations: list = field(default_factory=list)
+    infos: dict[str, list] = field(default_factory=dict)
+
+    def start(self, observation: np.ndarray, info: Mapping[str, Any], spec_version: int) -> None:
+        self.observations, self.actions, self.rewards = [_copy(observation)], [], []
+        self.terminations, self.truncations = [], []
+        self.infos = self.schema.empty()
+        self._add_info(self.schema.row(info, spec_version, first=True))
+
+    def add(self, action: np.ndarray, observation: np.ndarray, reward: float, terminated: bool, truncated: bool,
+            info: Mapping[str, Any], spec_version: int) -> None:
+        self.actions.append(_copy(action))
+        self.observations.append(_copy(observation))
+        self.rewards.append(float(reward))
+        self.terminations.append(bool(terminated))
+        self.truncations.append(bool(truncated))
+        self._add_info(self.schema.row(info, spec_version))
+
+    def _add_info(self, row: dict[str, Any]) -> None:
+        for key, value in row.items():
+            self.infos[key].append(value)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.observations)
+
+    def finish(self, video: Any = None) -> EpisodeRecord:
+        return EpisodeRecord(_stack(self.observations), _stack(self.actions),
+                             np.asarray(self.rewards, dtype=np.float64),
+                             np.asarray(self.terminations, dtype=bool), np.asarray(self.truncations, dtype=bool),
+                             {k: np.asarray(v, dtype=self.schema.dtype(k)) for k, v in self.infos.items()},
+                             self.env_index, self.seed, video)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    return np.array(value, copy=True)
+
+
+def _stack(values: list) -> Any:
+    """Stack steps; a Dict space's steps become a dict of stacked arrays (Minari's layout)."""
+    if values and isinstance(values[0], Mapping):
+        return {k: _stack([v[k] for v in values]) for k in values[0]}
+    return np.stack(values)
+
+
+__all__ = ["EpisodeBuilder", "EpisodeRecord", "InfoSchema", "SKIPPED"]
