@@ -178,7 +178,7 @@ def parse_algo_args(text: str, algo: str) -> dict[str, Any]:
 
 def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4, total_steps: int = 200_000,
                seed: int = 0, algo_kwargs: dict[str, Any] | None = None, name: str = "",
-               frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE) -> RunConfig:
+               frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE, record: bool = False) -> RunConfig:
     """The validated run config for the Studio page's choices (the UI's only output).
 
     Raises:
@@ -191,7 +191,8 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
         "world_id": world_id, "world_kwargs": world_kwargs, "algo": algo, "algo_kwargs": algo_kwargs or {},
         "reward": reward.model_dump(mode="json"), "seed": seed, "n_envs": n_envs, "total_steps": total_steps,
         "name": name or preset.replace("_", "-"),
-        "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size}})
+        "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size},
+        "recording": {"enabled": bool(record)}})
 
 
 __all__ = ["ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",

@@ -126,7 +126,7 @@ class Worker:
             metadata=run_metadata(self.paths.run_id, "train", cfg.world_id, cfg.world_kwargs, cfg.algo,
                                   self._recorded_specs, seed=cfg.seed, n_envs=cfg.n_envs),
             description=f"Reward Studio: training episodes of run {self.paths.run_id} ({cfg.algo} on {cfg.world_id})",
-            algorithm_name=cfg.algo, on_error=self._recording_failed)
+            algorithm_name=cfg.algo, on_error=self._recording_failed, background=True)
         self.recorder = VecRecorder(venv, writer, version_of=self._spec_version, video_every=rec.video_every,
                                     video_camera=rec.video_camera, video_size=rec.video_size)
         self.recorder.seed(cfg.seed)

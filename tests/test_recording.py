@@ -28,12 +28,14 @@ TERMS = {"studio/Push-v0": [{"kind": "world", "key": "reach"}, {"kind": "world",
          "studio/Reach-v0": [{"kind": "world", "key": "reach"}, {"kind": "world", "key": "success"}]}
 
 
-def recorder(root: Path, world="studio/Push-v0", n_envs=2, video_every=0, name="train", **world_kwargs):
+def recorder(root: Path, world="studio/Push-v0", n_envs=2, video_every=0, name="train", background=False,
+             **world_kwargs):
     stack = build_stack(RewardSpec.model_validate({"terms": TERMS[world]}).term_params(), lambda: None)
     venv, _ = make_venv(world, world_kwargs, n_envs, 0, stack)
     paths = RecordingPaths(root, dataset_id(world, name))
     writer = RecordingWriter(paths, world_spec(world, world_kwargs), venv.observation_space, venv.action_space,
-                             metadata={"run_id": "test", "reward_specs": [{"version": 0}]}, description="test")
+                             metadata={"run_id": "test", "reward_specs": [{"version": 0}]}, description="test",
+                             background=background)
     return VecRecorder(venv, writer, video_every=video_every, video_size=64), paths
 
 
@@ -113,7 +115,7 @@ def test_index_and_videos(recorded):
     frames = iio.imread(paths.videos / filmed[0]["video"], plugin="FFMPEG")
     assert frames.shape[1:] == (64, 64, 3) and len(frames) >= 99
     assert frames[0].std() > 5                                   # a scene, not a blank frame
-    assert not list(paths.videos.glob(".playing-*"))             # the unfinished episode's video is gone
+    assert not list(paths.videos.glob(".*.mp4"))                 # no encoding left half-done
     assert health.check(paths).ok
 
 
@@ -204,7 +206,7 @@ def test_disk_full_stops_recording_not_training(tmp_path):
     assert len(errors) == 1 and "disk is full" in errors[0] and "Training goes on" in errors[0]
     assert rec.writer.episodes == 1 and len(calls) == 2        # nothing is attempted after the failure
     assert reader.load(paths).total_episodes == 1
-    assert not list(paths.videos.glob(".playing-*"))
+    assert not list(paths.videos.glob(".*.mp4"))
 
 
 WRITER_SCRIPT = """
@@ -213,7 +215,7 @@ sys.path.insert(0, {root!r})
 from worlds import gl
 from tests.test_recording import recorder
 from pathlib import Path
-rec, paths = recorder(Path({out!r}), world="studio/Reach-v0", n_envs=1, video_every=1)
+rec, paths = recorder(Path({out!r}), world="studio/Reach-v0", n_envs=1, video_every=1, background=True)
 rec.reset()
 rng = np.random.default_rng(0)
 while True:
@@ -238,13 +240,37 @@ def test_kill_during_an_episode_leaves_finished_episodes_loadable(tmp_path):
         proc.wait(10)
     finally:
         proc.kill()
-    state = health.repair(paths)                               # at most the video of the episode in progress
+    state = health.repair(paths)                               # e.g. a video cut short while encoding
     assert state.ok, state.message
     dataset = reader.load(paths)
     assert dataset.total_episodes >= 3
     for episode in dataset.iterate_episodes():
         assert len(episode.rewards) == 50 and episode.observations.shape == (51, *dataset.observation_space.shape)
     assert len(reader.episode_index(paths)) == dataset.total_episodes
+
+
+def test_background_writer_writes_everything_in_order_and_reports_a_full_disk(tmp_path):
+    rec, paths = recorder(tmp_path, world="studio/Reach-v0", n_envs=2, video_every=2, background=True)
+    errors, calls = [], []
+    rec.writer.on_error = errors.append
+    real = rec.writer._append
+
+    def flaky(episode):
+        calls.append(episode.env_index)
+        if len(calls) == 7:
+            raise OSError(28, "No space left on device")
+        return real(episode)
+
+    rec.writer._append = flaky
+    play(rec, 200)                                             # 8 episodes finish (2 envs x 4)
+    rec.close()                                                # drains the queue
+    assert len(calls) == 7 and len(errors) == 1 and "disk is full" in errors[0]
+    dataset = reader.load(paths)
+    assert dataset.total_episodes == 6
+    index = reader.episode_index(paths)
+    assert [row["episode"] for row in index] == list(range(6)) and [r["env_index"] for r in index] == calls[:6]
+    filmed = sorted(p.name for p in paths.videos.glob("*.mp4"))
+    assert filmed == [row["video"] for row in index if row["video"]] and len(filmed) == 2
 
 
 def test_recording_config_validates():

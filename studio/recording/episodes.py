@@ -20,6 +20,7 @@ columns are 0 and its ``is_success`` is the reset's.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from numbers import Number
@@ -51,19 +52,21 @@ class InfoSchema:
         keys = sorted(k for k, v in info.items() if k not in SKIPPED and k != "is_success" and _scalar(v))
         return cls(("is_success", "spec_version", *[k for k in keys if k != "spec_version"]))
 
+    @functools.cached_property
+    def _numbers(self) -> tuple[str, ...]:
+        return tuple(k for k in self.keys if k not in ("is_success", "spec_version"))
+
     def row(self, info: Mapping[str, Any], spec_version: int, first: bool = False) -> dict[str, Any]:
-        """One step's values, in the schema's columns."""
-        out: dict[str, Any] = {}
-        for key in self.keys:
-            if key == "is_success":
-                out[key] = bool(info.get("is_success", False))
-            elif key == "spec_version":
-                out[key] = int(spec_version)
-            elif first and key.startswith(("reward_", "world_reward")):
+        """One step's values, in the schema's columns (called for every env step: kept lean)."""
+        out: dict[str, Any] = {"is_success": bool(info.get("is_success", False)), "spec_version": int(spec_version)}
+        for key in self._numbers:
+            if first and key.startswith(("reward_", "world_reward")):
                 out[key] = 0.0
-            else:
-                value = info.get(key, math.nan)
-                out[key] = float(value) if _scalar(value) else math.nan
+                continue
+            try:
+                out[key] = float(info.get(key, math.nan))
+            except (TypeError, ValueError):
+                out[key] = math.nan
         return out
 
     def empty(self) -> dict[str, list]:
@@ -86,7 +89,8 @@ class EpisodeRecord:
     infos: dict[str, np.ndarray]
     env_index: int = 0
     seed: int | None = None
-    video: Any = None                 # a finished temporary MP4 (Path) or None
+    frames: list | None = None        # filmed frames (uint8 HxWx3), encoded to MP4 by the writer
+    fps: int = 25
 
     @property
     def steps(self) -> int:
@@ -143,12 +147,12 @@ class EpisodeBuilder:
     def started(self) -> bool:
         return bool(self.observations)
 
-    def finish(self, video: Any = None) -> EpisodeRecord:
+    def finish(self, frames: list | None = None, fps: int = 25) -> EpisodeRecord:
         return EpisodeRecord(_stack(self.observations), _stack(self.actions),
                              np.asarray(self.rewards, dtype=np.float64),
                              np.asarray(self.terminations, dtype=bool), np.asarray(self.truncations, dtype=bool),
                              {k: np.asarray(v, dtype=self.schema.dtype(k)) for k, v in self.infos.items()},
-                             self.env_index, self.seed, video)
+                             self.env_index, self.seed, frames, fps)
 
 
 def _copy(value: Any) -> Any:

@@ -5,11 +5,12 @@ What a kill can leave behind, given the writer's order of writes (:mod:`studio.r
 =====================================  ==================================================================
 left behind                            repair
 =====================================  ==================================================================
-``data/metadata.json`` unreadable      restore ``studio/metadata.backup.json`` (taken before each append)
+``data/metadata.json`` unreadable      restore ``studio/metadata.backup.json`` (its fixed fields) and
+                                       recount episodes and steps from the episode folders
 episode folder past ``total_episodes``  complete (its ``metadata.json`` exists, written after its arrow
                                        file): adopt it into the dataset; incomplete: delete it
 index lines missing or cut off         rebuild them from the episode data
-``.playing-*.mp4`` / ``*.tmp`` files     delete them (a video of the episode in progress)
+``.ep-*.encoding.mp4`` files            delete them (a video whose encoding was cut short)
 =====================================  ==================================================================
 
 A recording whose metadata and backup are both unreadable, or whose counted episodes are missing, cannot be
@@ -119,9 +120,9 @@ def check(paths: RecordingPaths, live: bool = False) -> Health:
     if (bad or absent) and not live:
         health.problems.append(f"the episode index lacks {len(absent)} episode(s)"
                                + (f" and has {bad} unreadable line(s)." if bad else "."))
-    leftovers = list(paths.videos.glob(".playing-*")) if paths.videos.is_dir() else []
+    leftovers = list(paths.videos.glob(".*.mp4")) if paths.videos.is_dir() else []
     if leftovers and not live:
-        health.problems.append(f"{len(leftovers)} unfinished video file(s) of an episode in progress.")
+        health.problems.append(f"{len(leftovers)} video file(s) whose encoding was cut short.")
     return health
 
 
@@ -151,7 +152,7 @@ def repair(paths: RecordingPaths) -> Health:
         fixes.append(f"adopted {adopted} finished episode(s) whose append was cut short")
         total += adopted
     fixes += _repair_index(paths, total)
-    for leftover in (paths.videos.glob(".playing-*") if paths.videos.is_dir() else []):
+    for leftover in (paths.videos.glob(".*.mp4") if paths.videos.is_dir() else []):
         leftover.unlink()
         fixes.append(f"removed {leftover.name}")
     after = check(paths)

@@ -81,6 +81,35 @@ def episode_index(paths: RecordingPaths) -> list[dict[str, Any]]:
     return rows
 
 
+def episodes_table(paths: RecordingPaths):
+    """The index as a DataFrame: one row per episode (episode, steps, return, success, spec versions, env,
+    seed, video), with ``versions`` as text (``v0, v1``) for filtering."""
+    import pandas as pd
+
+    rows = episode_index(paths)
+    frame = pd.DataFrame(rows, columns=["episode", "steps", "return", "success", "terminated", "spec_versions",
+                                        "env_index", "seed", "video", "term_returns"])
+    frame["versions"] = [", ".join(f"v{v}" for v in (vs or [])) for vs in frame["spec_versions"]]
+    return frame
+
+
+def episode_steps(paths: RecordingPaths, episode: int):
+    """One episode's per-step reward terms, reward and ground-truth success, long-form for a chart: columns
+    ``step``, ``series`` (a term name, ``reward`` or ``success``), ``value``."""
+    import numpy as np
+    import pandas as pd
+    from minari import MinariDataset
+
+    data = next(MinariDataset(paths.data).iterate_episodes([int(episode)]))
+    n = len(data.rewards)
+    columns = {k[len("reward_"):]: np.asarray(v[1:], dtype=float) for k, v in data.infos.items()
+               if k.startswith("reward_")}
+    columns["reward"] = np.asarray(data.rewards, dtype=float)
+    columns["success"] = np.asarray(data.infos["is_success"][1:], dtype=float)
+    frame = pd.DataFrame({"step": np.arange(1, n + 1), **columns})
+    return frame.melt(id_vars=["step"], var_name="series", value_name="value")
+
+
 def load(paths: RecordingPaths, live: bool = False):
     """The recording as a ``minari.MinariDataset``; a damaged one is refused with what to do.
 
@@ -115,5 +144,5 @@ def export_zip(paths: RecordingPaths, destination: str | os.PathLike) -> Path:
     return destination
 
 
-__all__ = ["RecordingInfo", "describe", "episode_index", "export_zip", "list_recordings", "load",
+__all__ = ["RecordingInfo", "describe", "episode_index", "episode_steps", "episodes_table", "export_zip", "list_recordings", "load",
            "run_recordings_root"]

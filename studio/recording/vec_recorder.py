@@ -8,9 +8,11 @@ the auto-reset one).
 
 Videos: every ``video_every``-th episode of env 0 is filmed from ``video_camera`` at ``video_size`` pixels
 with the fast ``reward`` render profile (no shadows or multisampling; the ``viewer`` profile costs ~20x more
-per frame on a CPU). Filming every episode of every env would cost more than the training itself on a
-laptop CPU, which is why only a sample is filmed; evaluation recordings (:mod:`studio.recording.evaluate`)
-film every episode. The frame after the last step is not filmed because the VecEnv has already reset.
+per frame on a CPU). The frames stay in memory until the episode ends; the writer encodes them. Filming
+every episode of every env would cost more than the training itself on a laptop CPU (a 160 px frame takes
+about as long as a physics step), which is why only a sample is filmed; evaluation recordings
+(:mod:`studio.recording.evaluate`) film every episode. The frame after the last step is not filmed because
+the VecEnv has already reset.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from studio.recording.episodes import EpisodeBuilder, InfoSchema
-from studio.recording.writer import RecordingWriter, VideoStream
+from studio.recording.writer import RecordingWriter
 
 
 class VecRecorder(VecEnvWrapper):
@@ -56,7 +58,7 @@ class VecRecorder(VecEnvWrapper):
         self._seeds: list[int | None] = [None] * self.num_envs
         self._actions: np.ndarray | None = None
         self._env0_episodes = 0
-        self._video: VideoStream | None = None
+        self._frames: list[np.ndarray] | None = None       # env 0's filmed frames of the episode playing
 
     # ------------------------------------------------------------------ VecEnv API
     def seed(self, seed: int | None = None):
@@ -67,7 +69,7 @@ class VecRecorder(VecEnvWrapper):
     def reset(self):
         obs = self.venv.reset()
         infos = list(getattr(self.venv, "reset_infos", None) or [{} for _ in range(self.num_envs)])
-        self._discard_playing()
+        self._frames = None
         seeds, self._seeds = self._seeds, [None] * self.num_envs
         self._pending = [(_row(obs, i), infos[i], seeds[i]) for i in range(self.num_envs)]
         if self.schema is not None:
@@ -87,13 +89,13 @@ class VecRecorder(VecEnvWrapper):
             except Exception as exc:  # noqa: BLE001 (recording must never stop training)
                 self.writer._fail(exc, "record a step")
         if not self.writer.enabled:
-            self._discard_playing()
+            self._frames = None
         return obs, rewards, dones, infos
 
     def close_recording(self) -> None:
-        """Stop recording (the episodes in progress are not finished, so they are not written); the VecEnv
-        stays usable."""
-        self._discard_playing()
+        """Stop recording: finished episodes still queued are written, the episodes in progress are not (they
+        are unfinished); the VecEnv stays usable."""
+        self._frames = None
         self.writer.close()
 
     def close(self) -> None:
@@ -114,19 +116,18 @@ class VecRecorder(VecEnvWrapper):
             self.builders[i].add(self._actions[i], final, float(rewards[i]), done and not truncated, truncated, info,
                                  version)
             if done:
-                video = None
-                if i == 0 and self._video is not None:
-                    video = self._video.close()
-                    self._video = None
-                self.writer.write(self.builders[i].finish(video))
+                frames = None
+                if i == 0 and self._frames is not None:
+                    frames, self._frames = self._frames, None
+                self.writer.submit(self.builders[i].finish(frames, self.video_fps))
                 reset_infos = getattr(self.venv, "reset_infos", None)
                 self.builders[i].seed = None     # an auto-reset continues the env's random stream
                 self.builders[i].start(_row(obs, i), reset_infos[i] if reset_infos else {}, version)
                 if i == 0:
                     self._env0_episodes += 1
                     self._maybe_film()
-            elif i == 0 and self._video is not None:
-                self._video.send(self._frame())
+            elif i == 0 and self._frames is not None:
+                self._frames.append(self._frame())
 
     def _start_pending(self, infos) -> None:
         self.builders = [EpisodeBuilder(self.schema, env_index=i) for i in range(self.num_envs)]
@@ -146,16 +147,7 @@ class VecRecorder(VecEnvWrapper):
     def _maybe_film(self) -> None:
         if self.video_every <= 0 or self._env0_episodes % self.video_every or not self.writer.enabled:
             return
-        self._video = self.writer.video_stream(0, (self.video_size, self.video_size), self.video_fps)
-        if self._video is not None:
-            self._video.send(self._frame())
-
-    def _discard_playing(self) -> None:
-        if self._video is not None:
-            path = self._video.close()
-            if path is not None:
-                path.unlink(missing_ok=True)
-            self._video = None
+        self._frames = [self._frame()]
 
 
 def _row(obs: Any, i: int) -> Any:

@@ -4,12 +4,19 @@
 the first episode finishes and appends each later one with Minari's storage (``update_episodes``). Around
 Minari's own writes it keeps what a repair needs (see :mod:`studio.recording.health`):
 
-1. the episode's video is streamed to a temporary file while it plays (:class:`VideoStream`);
-2. Minari's ``metadata.json`` is copied to ``studio/metadata.backup.json`` (atomically) before an append,
-   because Minari rewrites it in place and a kill during that write would leave it unreadable;
-3. Minari writes the episode folder, then its metadata;
-4. the video is renamed to ``studio/videos/ep-<id>.mp4``;
-5. a line is appended to ``studio/index.jsonl`` (flushed and fsynced).
+1. Minari writes the episode folder (arrow file, then the episode's ``metadata.json``), then rewrites the
+   dataset's ``metadata.json`` in place; a copy of that file, taken atomically at creation and after each
+   change of the studio metadata, is ``studio/metadata.backup.json``: a kill during Minari's rewrite leaves
+   the file unreadable, and a repair restores the backup and recounts the episodes from their folders;
+2. the filmed frames (kept in memory while the episode played) are encoded to a temporary file, renamed
+   ``studio/videos/ep-<id>.mp4`` when complete;
+3. a line is appended to ``studio/index.jsonl``.
+
+With ``background=True`` (what training uses) :meth:`submit` queues the episode and one writer thread does
+the above, in order, beside training: Minari's arrow writes and the H.264 encoder then use the second CPU
+core instead of stalling the learner. The price: a process killed outright (``kill -9``) also loses the
+finished episodes still in the queue, normally none or one (the queue drains in milliseconds, and
+:meth:`close`, called when a run stops or is interrupted, drains it completely).
 
 An ``OSError`` (disk full, folder not writable) turns the writer off with :attr:`error` set and calls
 ``on_error`` once: training goes on, what was written stays readable, and the UI shows the message.
@@ -19,48 +26,25 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
-import numpy as np
 
 from studio.recording.episodes import EpisodeRecord
 from studio.recording.layout import RecordingPaths, minari_root
+from studio.video import encode_mp4
 
 DATA_FORMAT = "arrow"
 
 
 class RecordingError(RuntimeError):
     """Recording cannot go on (the message says why and what to do)."""
-
-
-class VideoStream:
-    """Frames to an H.264 MP4 as they come (imageio-ffmpeg encodes in its own process, beside training)."""
-
-    def __init__(self, path: Path, size: tuple[int, int], fps: int):
-        import imageio_ffmpeg
-
-        self.path = path
-        self._gen = imageio_ffmpeg.write_frames(str(path), size, fps=int(fps), codec="libx264", quality=6,
-                                                pix_fmt_out="yuv420p", macro_block_size=8, ffmpeg_log_level="error")
-        self._gen.send(None)
-        self.frames = 0
-
-    def send(self, frame: np.ndarray) -> None:
-        self._gen.send(np.ascontiguousarray(frame))
-        self.frames += 1
-
-    def close(self) -> Path | None:
-        """Finish the file; ``None`` when no frame was sent (the file is removed)."""
-        self._gen.close()
-        if self.frames == 0:
-            self.path.unlink(missing_ok=True)
-            return None
-        return self.path
 
 
 class RecordingWriter:
@@ -73,11 +57,13 @@ class RecordingWriter:
         metadata: studio facts stored in Minari's metadata under ``studio`` (run, world, task, reward specs).
         description: Minari's free-text description.
         on_error: called once with the message when recording stops on an ``OSError``.
+        background: write on a thread of its own (see module docstring); :meth:`close` drains it.
     """
 
     def __init__(self, paths: RecordingPaths, env_spec: Any, observation_space: gym.Space, action_space: gym.Space,
                  metadata: dict[str, Any] | None = None, description: str = "",
-                 algorithm_name: str | None = None, on_error: Callable[[str], None] | None = None):
+                 algorithm_name: str | None = None, on_error: Callable[[str], None] | None = None,
+                 background: bool = False):
         if paths.folder.exists():
             raise RecordingError(f"a recording already exists at {paths.folder}; choose another name or version")
         self.paths = paths
@@ -93,39 +79,41 @@ class RecordingWriter:
         self.error: str | None = None
         self.closed = False
         self.write_seconds = 0.0
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
         try:
             self._create()
         except OSError as exc:
             self._fail(exc, "create the recording")
+        if background and self.enabled:
+            self._queue = queue.Queue(maxsize=256)     # full: training waits for the disk (back-pressure)
+            self._thread = threading.Thread(target=self._drain, name="recording-writer", daemon=True)
+            self._thread.start()
 
     @property
     def enabled(self) -> bool:
         return self.error is None and not self.closed
 
-    # ------------------------------------------------------------------ videos
-    def video_stream(self, env_index: int, size: tuple[int, int], fps: int) -> VideoStream | None:
-        """A temporary MP4 for the episode env ``env_index`` is playing (``None`` once recording is off)."""
-        if not self.enabled:
-            return None
-        try:
-            return VideoStream(self.paths.videos / f".playing-env{env_index}-{os.getpid()}.mp4", size, fps)
-        except OSError as exc:
-            self._fail(exc, "start a video")
-            return None
-
     # ------------------------------------------------------------------ episodes
+    def submit(self, episode: EpisodeRecord) -> None:
+        """Write ``episode`` now, or queue it for the writer thread (``background=True``)."""
+        if not self.enabled:
+            return
+        if self._queue is None:
+            self.write(episode)
+        else:
+            self._queue.put(("episode", episode))
+
     def write(self, episode: EpisodeRecord) -> int | None:
-        """Append one finished episode; returns its id, or ``None`` when recording is off."""
-        if not self.enabled or episode.steps == 0:
-            _discard(episode.video)
+        """Append one finished episode now; returns its id, or ``None`` when recording is off."""
+        if self.error is not None or episode.steps == 0:
             return None
         start = time.perf_counter()
         try:
             episode_id = self._append(episode)
             video = self._place_video(episode, episode_id)
             self._index(episode, episode_id, video)
-        except OSError as exc:
-            _discard(episode.video)
+        except Exception as exc:  # noqa: BLE001 (recording must never stop training)
             self._fail(exc, f"write episode {self.episodes}")
             return None
         self.episodes += 1
@@ -135,16 +123,38 @@ class RecordingWriter:
 
     def set_metadata(self, **studio: Any) -> None:
         """Update the studio metadata (e.g. the reward-spec history after an edit); stored with the next write."""
-        self.metadata.update(studio)
-        if self.dataset is not None and self.enabled and not self.closed:
-            try:
-                self._store_metadata()
-            except OSError as exc:
-                self._fail(exc, "update the metadata")
+        self.metadata = {**self.metadata, **studio}
+        if self.dataset is None or not self.enabled:
+            return
+        if self._queue is None:
+            self._write_metadata()
+        else:
+            self._queue.put(("metadata", None))
 
     def close(self) -> None:
-        """Accept no more episodes (nothing is buffered: every finished episode is already on disk)."""
+        """Accept no more episodes; with a writer thread, wait until every queued episode is on disk."""
+        if self.closed:
+            return
         self.closed = True
+        if self._thread is not None:
+            self._queue.put(("stop", None))
+            self._thread.join()
+
+    def _drain(self) -> None:
+        while True:
+            kind, item = self._queue.get()
+            if kind == "stop":
+                return
+            if kind == "episode":
+                self.write(item)
+            elif self.error is None:
+                self._write_metadata()
+
+    def _write_metadata(self) -> None:
+        try:
+            self._store_metadata()
+        except OSError as exc:
+            self._fail(exc, "update the metadata")
 
     # ------------------------------------------------------------------ internals
     def _buffer(self, episode: EpisodeRecord):
@@ -170,31 +180,42 @@ class RecordingWriter:
                 action_space=self.action_space, algorithm_name=self.algorithm_name, author="Reward Studio",
                 description=self.description, data_format=DATA_FORMAT)
         self.paths.videos.mkdir(parents=True, exist_ok=True)
+        # Minari re-measures the whole dataset folder (a walk over every episode's files) twice per append,
+        # which grows with the recording; the writer keeps the size itself and Minari asks it instead.
+        storage = self.dataset.storage
+        self._size = storage.get_size()
+        storage.get_size = lambda: self._size
         self._store_metadata()
 
     def _append(self, episode: EpisodeRecord) -> int:
-        _copy_atomic(self.paths.metadata, self.paths.backup)
-        self.dataset.storage.update_episodes([self._buffer(episode)])
-        return int(self.dataset.storage.total_episodes) - 1
+        storage = self.dataset.storage
+        episode_id = int(storage.total_episodes)
+        storage.update_episodes([self._buffer(episode)])
+        self._size += _tree_size(self.paths.data / str(episode_id))
+        return episode_id
 
     def _store_metadata(self) -> None:
-        _copy_atomic(self.paths.metadata, self.paths.backup)
+        """Write the studio metadata, then back up Minari's metadata file. Only the episode and step counts
+        change on later appends, and a repair recounts those from the episode folders, so a backup taken
+        here (at creation and after each reward edit) is all a repair needs."""
         self.dataset.storage.update_metadata({"studio": json.loads(json.dumps(self.metadata, default=str))})
         _copy_atomic(self.paths.metadata, self.paths.backup)
 
     def _place_video(self, episode: EpisodeRecord, episode_id: int) -> str | None:
-        if episode.video is None:
+        if not episode.frames:
             return None
         final = self.paths.video(episode_id)
-        os.replace(episode.video, final)
+        tmp = final.with_name(f".{final.stem}.encoding.mp4")
+        tmp.write_bytes(encode_mp4(episode.frames, fps=episode.fps))
+        os.replace(tmp, final)
         return final.name
 
     def _index(self, episode: EpisodeRecord, episode_id: int, video: str | None) -> None:
         line = json.dumps({"episode": episode_id, **episode.summary(), "video": video, "t": round(time.time(), 3)})
+        # flushed, not fsynced: a killed process loses nothing the OS has; like Minari's own files, a power
+        # cut may lose the last writes (repair rebuilds index lines from the data)
         with open(self.paths.index, "a") as handle:
             handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
 
     def _fail(self, exc: BaseException, doing: str) -> None:
         if self.error is not None:
@@ -218,9 +239,8 @@ def _copy_atomic(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def _discard(video: Any) -> None:
-    if video is not None:
-        Path(video).unlink(missing_ok=True)
+def _tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-__all__ = ["DATA_FORMAT", "RecordingError", "RecordingWriter", "VideoStream"]
+__all__ = ["DATA_FORMAT", "RecordingError", "RecordingWriter"]

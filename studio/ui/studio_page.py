@@ -61,10 +61,13 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             args = st.text_area("Algorithm arguments", key="new_args", height=80,
                                 placeholder="learning_rate: 0.0003\nn_steps: 256",
                                 help="Extra constructor arguments for the algorithm, one `name: value` per line.")
+        record = st.toggle("Record episodes", key="new_record",
+                           help="Keep every training episode as a Minari dataset, with a video of every 10th "
+                                "episode, for the Recordings page and notebooks (about 2 MB per 10,000 steps).")
         started = st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
                             key="start_training")
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
-            "seed": int(seed), "args": args}, started
+            "seed": int(seed), "args": args, "record": bool(record)}, started
 
 
 def _start(choice: dict) -> None:

@@ -1,0 +1,58 @@
+"""AppTest: the Recordings page lists a run's recording, filters its episodes, shows an episode's video and
+per-term chart, and offers Repair for a recording that was not closed cleanly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from studio.recording import reader
+from tests.test_recording import play, recorder
+
+TIMEOUT = 120
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
+    rec, paths = recorder(tmp_path / "20261126-000000-push-v0-ppo-abcd" / "recordings", video_every=1)
+    play(rec, 210)
+    rec.close()
+    return tmp_path, paths
+
+
+def page() -> AppTest:
+    return AppTest.from_string("from studio.ui import recordings_page\nrecordings_page.render()",
+                               default_timeout=TIMEOUT)
+
+
+def test_lists_filters_and_shows_an_episode(runs_dir):
+    _, paths = runs_dir
+    at = page().run()
+    assert not at.exception, at.exception
+    assert any("train-v0" in o and "4 episodes" in o for o in at.selectbox[0].options)
+    frames = at.dataframe
+    assert len(frames) == 1 and len(frames[0].value) == 4
+    assert len(at.get("vega_lite_chart")) == 1
+    chart = str(at.get("vega_lite_chart")[0].proto)
+    assert "reach" in chart and "success" in chart
+    assert at.get("video"), "the filmed episode's video is on the page"
+    failed = at.segmented_control[0].set_value("succeeded").run()
+    assert not failed.exception
+    if not any(row["success"] for row in reader.episode_index(paths)):      # random actions rarely succeed
+        assert any("No episode matches" in i.value for i in failed.info)
+    assert any("studio/push/train-v0" in c.value for c in at.caption)
+
+
+def test_damaged_recording_offers_repair(runs_dir):
+    _, paths = runs_dir
+    paths.metadata.write_text("{")
+    at = page().run()
+    assert not at.exception, at.exception
+    assert any("not closed cleanly" in w.value for w in at.warning)
+    repair = [b for b in at.button if b.label == "Repair"]
+    assert repair
+    at = repair[0].click().run()
+    assert any("restored metadata.json" in s.value for s in at.success)
+    assert not at.warning and len(at.dataframe) == 1 and np.isfinite(len(at.dataframe[0].value))
