@@ -36,7 +36,7 @@ def test_lists_filters_and_shows_an_episode(runs_dir):
     assert len(frames) == 1 and len(frames[0].value) == 4
     assert len(at.get("vega_lite_chart")) == 1
     chart = str(at.get("vega_lite_chart")[0].proto)
-    assert "reach" in chart and "success" in chart
+    assert "reach" in chart and "is_success" in chart
     assert at.get("video"), "the filmed episode's video is on the page"
     failed = at.segmented_control[0].set_value("succeeded").run()
     assert not failed.exception
@@ -56,3 +56,19 @@ def test_damaged_recording_offers_repair(runs_dir):
     at = repair[0].click().run()
     assert any("restored metadata.json" in s.value for s in at.success)
     assert not at.warning and len(at.dataframe) == 1 and np.isfinite(len(at.dataframe[0].value))
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/usr/bin/chromium").exists(), reason="apt-get install chromium")
+def test_recordings_page_plays_the_video_in_chromium(runs_dir, tmp_path):
+    from tests.browser_helpers import browser_page, studio_server
+
+    root, _ = runs_dir
+    artifacts = tmp_path / "page.png"       # kept for a look: pytest's tmp_path
+    with studio_server(env={"STUDIO_RUNS_DIR": str(root)}) as url, browser_page(height=1400) as page:
+        page.goto(f"{url}/recordings")
+        page.get_by_role("heading", name="Recordings", exact=True).first.wait_for(timeout=120_000)
+        video = page.wait_for_selector('[data-testid="stVideo"]', timeout=120_000)
+        page.wait_for_function("v => v.readyState >= 2 && v.duration > 1", arg=video, timeout=60_000)
+        page.get_by_text("reward per step").first.wait_for(timeout=60_000)     # the episode's term chart
+        page.screenshot(path=str(artifacts), full_page=True)
+    assert artifacts.stat().st_size > 20_000

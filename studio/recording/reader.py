@@ -95,7 +95,7 @@ def episodes_table(paths: RecordingPaths):
 
 def episode_steps(paths: RecordingPaths, episode: int):
     """One episode's per-step reward terms, reward and ground-truth success, long-form for a chart: columns
-    ``step``, ``series`` (a term name, ``reward`` or ``success``), ``value``."""
+    ``step``, ``series`` (a term name, ``reward``, or ``is_success`` for ground truth), ``value``."""
     import numpy as np
     import pandas as pd
     from minari import MinariDataset
@@ -105,7 +105,7 @@ def episode_steps(paths: RecordingPaths, episode: int):
     columns = {k[len("reward_"):]: np.asarray(v[1:], dtype=float) for k, v in data.infos.items()
                if k.startswith("reward_")}
     columns["reward"] = np.asarray(data.rewards, dtype=float)
-    columns["success"] = np.asarray(data.infos["is_success"][1:], dtype=float)
+    columns["is_success"] = np.asarray(data.infos["is_success"][1:], dtype=float)   # a term may be "success"
     frame = pd.DataFrame({"step": np.arange(1, n + 1), **columns})
     return frame.melt(id_vars=["step"], var_name="series", value_name="value")
 

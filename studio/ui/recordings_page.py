@@ -41,8 +41,8 @@ def _video_bytes(path) -> bytes | None:
 
 
 def _step_chart(frame: pd.DataFrame) -> alt.LayerChart:
-    terms = frame[frame.series != "success"]
-    success = frame[frame.series == "success"]
+    terms = frame[frame.series != "is_success"]
+    success = frame[frame.series == "is_success"]
     x = alt.X("step:Q", title="step")
     lines = alt.Chart(terms).mark_line(strokeWidth=2).encode(
         x=x, y=alt.Y("value:Q", title="reward per step"),
@@ -50,7 +50,7 @@ def _step_chart(frame: pd.DataFrame) -> alt.LayerChart:
         strokeDash=alt.condition(alt.datum.series == "reward", alt.value([5, 3]), alt.value([1, 0])),
         tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".4f")])
     area = alt.Chart(success).mark_area(color="#2e9e5b", opacity=0.2, interpolate="step-after").encode(
-        x=x, y=alt.Y("value:Q", title="success", scale=alt.Scale(domain=[0, 1]),
+        x=x, y=alt.Y("value:Q", title="ground-truth success", scale=alt.Scale(domain=[0, 1]),
                      axis=alt.Axis(format="%", titleColor="#2e9e5b")))
     return alt.layer(area, lines).resolve_scale(y="independent").properties(height=300)
 
@@ -128,6 +128,7 @@ def _episodes(info: reader.RecordingInfo) -> None:
     shown = shown[[bool(set(vs or []) & set(chosen)) for vs in shown.spec_versions]]
     if only_video:
         shown = shown[shown.video.notna()]
+    shown = shown.iloc[::-1]                    # newest first: the end of training is what people look for
     st.caption(f"{len(shown)} of {len(table)} episodes · success {table.success.mean():.0%} overall · "
                f"{table.video.notna().sum()} filmed")
     if shown.empty:
@@ -157,7 +158,9 @@ def _episode(info: reader.RecordingInfo, row: pd.Series) -> None:
         else:
             st.caption("This episode was not filmed (training recordings film every 10th episode of env 0; "
                        "evaluation recordings film every episode).")
-        st.markdown(f"{'✅ succeeded' if row.success else '❌ did not succeed'} · return **{row['return']:.3f}** · "
+        outcome = ":green[:material/check_circle: succeeded]" if row.success else \
+            ":red[:material/cancel: did not succeed]"
+        st.markdown(f"{outcome} · return **{row['return']:.3f}** · "
                     f"{int(row.steps)} steps · reward {row.versions}")
     with right:
         frame = _episode_steps(str(info.paths.folder), episode, info.paths.metadata.stat().st_mtime)
