@@ -25,8 +25,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# every benchmark's --quick run (results under bench/results/quick/; full runs: python -m bench.<name>)
+BENCHES := $(basename $(notdir $(filter-out bench/__init__.py bench/common.py,$(wildcard bench/*.py))))
 bench: $(STAMP)
-	$(PY) -m bench.worlds --quick
+	@for b in $(BENCHES); do echo "== bench.$$b --quick"; $(PY) -m bench.$$b --quick | tail -1 || exit 1; done
 
 screenshot: $(STAMP)
 	$(PY) -m tests.browser_helpers docs/screenshot.png

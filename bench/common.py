@@ -38,8 +38,9 @@ def machine() -> dict:
 
 
 def finish(name: str, results: dict, headline: dict, out: Path | None) -> None:
-    """Write the full results and print the headline JSON as the last line."""
-    path = out or RESULTS / f"{name}.json"
+    """Write the full results and print the headline JSON as the last line. A ``--quick`` run writes under
+    ``results/quick/`` so smoke checks never overwrite the measured figures."""
+    path = out or (RESULTS / "quick" if headline.get("quick") else RESULTS) / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**headline, "details": results, "machine": machine()}, indent=2) + "\n")
     print(f"wrote {path}")
