@@ -204,6 +204,7 @@ class RunStatus:
     updated_at: float | None = None
     reason: str = ""
     exit_code: int | None = None
+    recording: dict[str, Any] | None = None     # dataset_id, error (None: recording fine), episodes, steps
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -118,7 +118,14 @@ class Worker:
             raise ValueError(f"recording.video_camera={rec.video_camera!r} is not a camera of {cfg.world_id}; "
                              f"choose one of {cameras}")
         root = self.paths.root / "recordings"
-        root.mkdir(exist_ok=True)
+        try:
+            root.mkdir(exist_ok=True)
+        except OSError as exc:
+            message = (f"recording is off: cannot create {root} ({type(exc).__name__}: {exc}). Training goes on "
+                       f"without recording; choose a writable runs folder (STUDIO_RUNS_DIR) to record.")
+            self.tel.event("recording_failed", error=message, step=0)
+            self._set_status(recording={"dataset_id": None, "error": message})
+            return venv
         paths = RecordingPaths(root, next_version(root, cfg.world_id, "train"))
         self._recorded_specs = [self.spec.model_dump(mode="json")]
         writer = RecordingWriter(
@@ -127,11 +134,14 @@ class Worker:
                                   self._recorded_specs, seed=cfg.seed, n_envs=cfg.n_envs),
             description=f"Reward Studio: training episodes of run {self.paths.run_id} ({cfg.algo} on {cfg.world_id})",
             algorithm_name=cfg.algo, on_error=self._recording_failed, background=True)
+        self._set_status(recording={"dataset_id": paths.dataset_id, "error": writer.error})
+        if writer.error:
+            self.tel.event("recording_failed", error=writer.error, step=0)
+            return venv
         self.recorder = VecRecorder(venv, writer, version_of=self._spec_version, video_every=rec.video_every,
                                     video_camera=rec.video_camera, video_size=rec.video_size)
         self.recorder.seed(cfg.seed)
-        self.tel.event("recording", dataset_id=paths.dataset_id, folder=str(paths.folder), error=writer.error)
-        self._set_status(recording={"dataset_id": paths.dataset_id, "error": writer.error})
+        self.tel.event("recording", dataset_id=paths.dataset_id, folder=str(paths.folder))
         return self.recorder
 
     def _recording_failed(self, message: str) -> None:

@@ -313,3 +313,55 @@ def test_notebook_example_runs_without_the_studio(recorded, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "terms sum to the reward: True" in done.stdout
     assert out.stat().st_size > 10_000
+
+
+def _worker_config(**recording):
+    from studio.spec import parse_run_config
+
+    return parse_run_config({"world_id": "studio/Reach-v0", "n_envs": 2, "total_steps": 256,
+                             "reward": {"terms": TERMS["studio/Reach-v0"]},
+                             "algo_kwargs": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
+                             "telemetry": {"frame_every_s": 0}, "recording": {"enabled": True, **recording}})
+
+
+def test_unwritable_recordings_folder_stops_recording_not_training(tmp_path):
+    from studio.runs import RunPaths, new_run, read_status
+    from studio.worker import Worker
+
+    cfg = _worker_config()
+    paths = new_run(tmp_path, cfg.world_id, cfg.algo)
+    paths.config.write_text(cfg.to_yaml())
+    (paths.root / "recordings").write_text("not a folder")         # mkdir fails: like a read-only mount
+    assert Worker(paths, cfg).train() == "completed"
+    status = read_status(RunPaths(paths.root))
+    assert status.state == "completed" and status.step >= 256
+    assert "recording is off" in status.recording["error"] and "STUDIO_RUNS_DIR" in status.recording["error"]
+    events = [json.loads(line) for line in paths.events.read_text().splitlines()]
+    assert any(e["type"] == "recording_failed" for e in events)
+
+
+def test_worker_records_edits_as_spec_versions(tmp_path):
+    from studio.runs import new_run, read_status
+    from studio.spec import parse_reward_spec
+    from studio.worker import Worker
+
+    cfg = _worker_config(video_every=0).with_overrides({"total_steps": 512})
+    paths = new_run(tmp_path, cfg.world_id, cfg.algo)
+    paths.config.write_text(cfg.to_yaml())
+    worker = Worker(paths, cfg).build()
+    edited = parse_reward_spec({"terms": [{"kind": "world", "key": "reach", "weight": 3.0},
+                                          {"kind": "world", "key": "success"}]})
+    worker.model.learn(256, callback=worker.callbacks())
+    assert worker.apply_spec(edited)
+    assert worker.train() == "completed"
+    rec = read_status(paths).recording
+    rec_paths = RecordingPaths(paths.root / "recordings", rec["dataset_id"])
+    dataset = reader.load(rec_paths)
+    versions = np.concatenate([ep.infos["spec_version"][1:] for ep in dataset.iterate_episodes()])
+    assert set(versions) == {0, 1} and rec["episodes"] == dataset.total_episodes >= 8
+    history = dataset.storage.metadata["studio"]["reward_specs"]
+    assert [h["version"] for h in history] == [0, 1] and history[1]["terms"][0]["weight"] == 3.0
+    for ep in dataset.iterate_episodes():                      # weight 3 on reach after the edit
+        late = ep.infos["spec_version"][1:] == 1
+        np.testing.assert_allclose(ep.infos["reward_reach"][1:][late] + ep.infos["reward_success"][1:][late],
+                                   ep.rewards[late], atol=1e-9)

@@ -91,10 +91,14 @@ def _start(choice: dict) -> None:
 def _status(session: Session, status) -> None:
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         badge(status)
+        recording = status.recording and not status.recording.get("error")
         st.markdown(f"reward **v{status.spec_version}** · {fmt_int(status.episodes)} episodes"
+                    + (" · :red[:material/fiber_manual_record:] recording" if recording else "")
                     + (f" · {status.fps:,.0f} steps/s" if status.state == "running" and status.fps else ""),
                     width="content")
     st.progress(min(status.step / max(status.total_steps, 1), 1.0))
+    if status.recording and status.recording.get("error"):
+        st.warning(status.recording["error"], icon=":material/videocam_off:")
     if status.state == "failed":
         st.error(f"Training failed: {status.reason or 'no reason recorded'}. The worker's log is "
                  f"`{session.paths.log}`.", icon=":material/error:")
