@@ -25,3 +25,25 @@ def test_importing_worlds_set_the_backend_before_mujoco():
     import worlds  # noqa: F401
 
     assert os.environ.get("MUJOCO_GL") in {"egl", "osmesa", "glfw"}
+
+
+def test_rendering_then_building_an_optimizer_does_not_crash(tmp_path):
+    """Mesa's llvmpipe and triton (imported by torch for its first optimizer) each load LLVM; with Mesa first
+    the process died with SIGSEGV. ``worlds.gl`` loads triton first (see ``load_llvm_users_first``)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "render_then_optimizer.py"
+    script.write_text(
+        "import worlds\n"
+        "env = worlds.make('studio/Reach-v0')\n"
+        "env.reset(seed=0)\n"
+        "assert env.unwrapped.render_camera('front', 'reward', 32, 32).shape == (32, 32, 3)\n"
+        "import torch\n"
+        "torch.optim.Adam(torch.nn.Linear(2, 2).parameters())\n"
+        "print('ok')\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr[-500:])

@@ -49,4 +49,24 @@ def configure() -> str:
     return os.environ["MUJOCO_GL"]
 
 
+def load_llvm_users_first() -> bool:
+    """Import ``triton`` (when installed, as with torch's wheels) before Mesa creates a GL context.
+
+    Mesa's software renderer (llvmpipe, behind EGL and OSMesa) and triton each load their own LLVM. If Mesa
+    loads first, triton's later import crashes the process (SIGSEGV), and torch imports triton when it builds
+    the first optimizer: rendering a frame and then creating or loading an SB3 model (the Inspect and
+    Recordings pages, an evaluation after a preview) killed the process. Loaded first, both coexist; it costs
+    ~0.1 s once. Returns whether triton was imported. (An optional import: ``worlds`` itself needs neither
+    torch nor triton.)
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is None:
+        return False
+    import triton  # noqa: F401
+    return True
+
+
 BACKEND = configure()
+if BACKEND in ("egl", "osmesa"):
+    load_llvm_users_first()
