@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from agents.live_reward import (ReplayLabels, TransitionLog, next_observations, rescore_rollout,
+from agents.live_reward import (ReplayLabels, TransitionLog, extra_info_keys, next_observations, rescore_rollout,
                                 terminated_flags)
 from agents.reward_factory import apply_terms, reward_camera
 from agents.rewards.stack import RewardStack, StackState
@@ -111,10 +111,11 @@ class LiveRewardCallback(BaseCallback):
 
     def _make_log(self, infos: Sequence[Mapping]) -> None:
         keys = list(infos[0].get("world_reward_terms", {}))
-        obs_dim = int(np.prod(self.training_env.observation_space.shape))
+        shape = self.training_env.observation_space.shape   # None for dict observations: keep none of them
+        obs_dim = int(np.prod(shape)) if shape is not None else 0
         n_envs = self.training_env.num_envs
         rollout = getattr(self.model, "n_steps", 0) * n_envs
-        self.log = TransitionLog(max(self.window, rollout), obs_dim, keys)
+        self.log = TransitionLog(max(self.window, rollout), obs_dim, keys, extra_info_keys(infos[0]))
         replay = getattr(self.model, "replay_buffer", None)
         if replay is not None and self.relabel:
             self.labels = ReplayLabels(replay.buffer_size, n_envs, keys)

@@ -44,14 +44,27 @@ def step_arrays(infos: Sequence[dict], keys: Sequence[str]) -> tuple[np.ndarray,
     return values, success
 
 
-def next_observations(new_obs: np.ndarray, dones: np.ndarray, infos: Sequence[dict]) -> np.ndarray:
-    """The observation after each step: ``new_obs``, except the terminal observation where an episode ended."""
+def next_observations(new_obs: Any, dones: np.ndarray, infos: Sequence[dict]) -> np.ndarray | None:
+    """The observation after each step: ``new_obs``, except the terminal observation where an episode ended;
+    ``None`` for dict observations (the log keeps no observations of those, see :class:`TransitionLog`)."""
+    if isinstance(new_obs, dict):
+        return None
     out = np.array(new_obs, dtype=np.float32, copy=True)
     for i in np.flatnonzero(dones):
         term = infos[i].get("terminal_observation")
         if term is not None:
             out[i] = term
     return out
+
+
+_NOT_EXTRA = ("reward", "world_reward", "is_success", "TimeLimit.truncated")
+
+
+def extra_info_keys(info: dict) -> list[str]:
+    """The scalar-number keys of a step's info beyond the reward wrappers' and the world's success flag, e.g.
+    ``memory_new_name``: what non-world terms (:class:`agents.memory.SeekNamesTerm`) read from infos."""
+    return sorted(k for k, v in info.items() if not k.startswith(_NOT_EXTRA)
+                  and isinstance(v, (int, float, np.integer, np.floating)))
 
 
 def terminated_flags(dones: np.ndarray, infos: Sequence[dict]) -> np.ndarray:
@@ -64,17 +77,21 @@ class TransitionLog:
 
     Args:
         capacity: env steps kept.
-        obs_dim: flat observation size.
+        obs_dim: flat observation size; 0 keeps no observations (dict observations: no potential-based
+            shaping term reads them, and re-scoring then needs only infos).
         world_keys: the world's reward term names (``info["world_reward_terms"]`` keys), fixed for a world.
+        info_keys: further scalar info keys to keep per step for terms that read them (e.g.
+            ``memory_new_name`` for the seek-names bonus; :func:`extra_info_keys`).
     """
 
-    def __init__(self, capacity: int, obs_dim: int, world_keys: Sequence[str]):
+    def __init__(self, capacity: int, obs_dim: int, world_keys: Sequence[str], info_keys: Sequence[str] = ()):
         self.capacity, self.obs_dim, self.world_keys = int(capacity), int(obs_dim), list(world_keys)
+        self.info_keys = list(info_keys)
         self.obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
         self.next_obs = np.zeros_like(self.obs)
-        # Per row: (info["world_reward_terms"], is_success), kept as the dicts themselves (SB3 hands each step
-        # fresh copies) and turned into arrays only when re-scoring: recording stays a few microseconds.
-        self.world_terms: list[tuple[dict, bool] | None] = [None] * self.capacity
+        # Per row: (info["world_reward_terms"], is_success, {info_key: value}), kept as the dicts themselves (SB3
+        # hands each step fresh copies) and turned into arrays only when re-scoring: recording stays microseconds.
+        self.world_terms: list[tuple[dict, bool, dict] | None] = [None] * self.capacity
         self.terminated = np.zeros(self.capacity, dtype=bool)
         self.reward = np.zeros(self.capacity)
         self.version = np.zeros(self.capacity, dtype=np.int64)
@@ -86,17 +103,19 @@ class TransitionLog:
     def __len__(self) -> int:
         return min(self.total, self.capacity)
 
-    def add(self, obs: np.ndarray, next_obs: np.ndarray, infos: Sequence[dict], terminated: np.ndarray,
+    def add(self, obs: Any, next_obs: Any, infos: Sequence[dict], terminated: np.ndarray,
             reward: np.ndarray, version: int, step: int, embeddings: np.ndarray | None = None) -> None:
-        """Append one vector step (``n`` rows, one per env)."""
+        """Append one vector step (``n`` rows, one per env); ``obs``/``next_obs`` are ignored when ``obs_dim`` is 0."""
         n = len(infos)
         start = self.total % self.capacity
         rows = slice(start, start + n) if start + n <= self.capacity else (self.total + np.arange(n)) % self.capacity
-        self.obs[rows] = np.asarray(obs, dtype=np.float32).reshape(n, -1)
-        self.next_obs[rows] = np.asarray(next_obs, dtype=np.float32).reshape(n, -1)
+        if self.obs_dim:
+            self.obs[rows] = np.asarray(obs, dtype=np.float32).reshape(n, -1)
+            self.next_obs[rows] = np.asarray(next_obs, dtype=np.float32).reshape(n, -1)
         for j, info in enumerate(infos):
             self.world_terms[(start + j) % self.capacity] = (info.get("world_reward_terms", {}),
-                                                             bool(info.get("is_success", False)))
+                                                             bool(info.get("is_success", False)),
+                                                             {k: info[k] for k in self.info_keys if k in info})
         self.terminated[rows] = terminated
         self.reward[rows] = reward
         self.version[rows] = version
@@ -114,20 +133,25 @@ class TransitionLog:
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray):
                 setattr(other, name, value.copy())
-        other.world_keys = list(self.world_keys)
+        other.world_keys, other.info_keys = list(self.world_keys), list(self.info_keys)
         other.world_terms = list(self.world_terms)
         return other
 
     def world(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(len(rows), K)`` world term values and ``(len(rows),)`` success flags at storage ``rows``."""
         entries = [self.world_terms[r] for r in np.asarray(rows).tolist()]
-        values = np.array([[terms.get(k, np.nan) for k in self.world_keys] for terms, _ in entries],
+        values = np.array([[terms.get(k, np.nan) for k in self.world_keys] for terms, _, _ in entries],
                           dtype=np.float64).reshape(len(entries), len(self.world_keys))
-        return values, np.array([ok for _, ok in entries], dtype=bool)
+        return values, np.array([ok for _, ok, _ in entries], dtype=bool)
 
     def infos(self, rows: np.ndarray) -> list[dict[str, Any]]:
-        """World-style infos (``reward_<key>``, ``is_success``) at storage ``rows``, what world terms read."""
-        return world_infos(*self.world(rows), self.world_keys)
+        """World-style infos (``reward_<key>``, ``is_success``) at storage ``rows``, what world terms read, plus
+        the kept :attr:`info_keys`."""
+        out = world_infos(*self.world(rows), self.world_keys)
+        if self.info_keys:
+            for info, r in zip(out, np.asarray(rows).tolist()):
+                info.update(self.world_terms[r][2])
+        return out
 
     def rows(self, first: int | None = None) -> np.ndarray:
         """Storage rows of every step added since ``first`` (a past :attr:`total`; default: all kept), oldest first."""
@@ -284,5 +308,5 @@ def stack_epic(stack: RewardStack, old: StackState, new: StackState, log: Transi
     return epic(reward_of(old), reward_of(new), n + cov, cov, cov, smp, smp, gamma)
 
 
-__all__ = ["ReplayLabels", "TransitionLog", "next_observations", "rescore_rollout", "stack_epic",
+__all__ = ["ReplayLabels", "TransitionLog", "extra_info_keys", "next_observations", "rescore_rollout", "stack_epic",
            "step_arrays", "terminated_flags", "world_infos"]

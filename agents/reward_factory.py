@@ -6,6 +6,11 @@ A term dict is what a reward spec holds, as plain data (agents never import the 
     {"kind": "clip", "name": "clip", "goal_prompts": [...], "baseline_prompts": [...], "alpha": 0.5,
      "mode": "projection", "threshold": 0.5, "camera": None, "weight": 1.0, "enabled": True}
     {"kind": "shaping", "name": "shaping", "potential": "neg_object_goal_distance", "gamma": 0.99, ...}
+    {"kind": "seek_names", "name": "seek_names", "cap": 1.0, "weight": 0.1, "enabled": True}
+
+A ``seek_names`` term (:class:`agents.memory.SeekNamesTerm`) reads ``info["memory_new_name"]``, which only
+:class:`agents.memory.DualCodingMemory` writes; :func:`build_stack` does not know the env, so a stack with it
+on a world without the memory fails at its first step (the studio refuses such specs before building).
 
 :func:`apply_terms` reconciles a live stack with a new list: a term with the same name and kind gets
 ``stack.update(name, weight=, enabled=, **params)`` (CLIP prompts are re-embedded by the stack's embedder,
@@ -23,15 +28,15 @@ from agents.rewards.base import RewardTerm
 from agents.rewards.stack import RewardStack
 from agents.rewards.terms import PotentialShaping, WorldTerm
 
-KINDS = ("world", "clip", "shaping")
+KINDS = ("world", "clip", "shaping", "seek_names")
 COMMON = ("kind", "name", "weight", "enabled")
 PARAMS = {"world": ("key",), "clip": ("goal_prompts", "baseline_prompts", "alpha", "mode", "threshold"),
-          "shaping": ("potential", "gamma")}
+          "shaping": ("potential", "gamma"), "seek_names": ("cap",)}
 EmbedderProvider = Callable[[], Any]
 
 
 def term_name(term: Mapping[str, Any]) -> str:
-    """The stack name of a term dict: its ``name``, else ``key`` (world), ``"clip"`` or ``"shaping"``."""
+    """The stack name of a term dict: its ``name``, else ``key`` (world), or its kind (``"clip"``, ...)."""
     if term.get("name"):
         return str(term["name"])
     return str(term["key"]) if term.get("kind") == "world" else str(term.get("kind"))
@@ -68,6 +73,10 @@ def build_term(term: Mapping[str, Any], embedder: EmbedderProvider | Any = None)
     if kind == "shaping":
         return PotentialShaping(params.get("potential", "neg_object_goal_distance"), params.get("gamma", 0.99),
                                 name=name)
+    if kind == "seek_names":
+        from agents.memory.seek_names import SeekNamesTerm
+
+        return SeekNamesTerm(name=name, cap=params.get("cap", 1.0))
     from agents.rewards.clip_term import ClipTerm
 
     model = embedder() if callable(embedder) and not hasattr(embedder, "embed_images") else embedder
@@ -148,13 +157,14 @@ def _check_weight_enabled(name: str, term: Mapping[str, Any]) -> None:
 
 
 def _same_kind(term: RewardTerm, kind: str) -> bool:
-    return type(term).__name__ == {"world": "WorldTerm", "clip": "ClipTerm", "shaping": "PotentialShaping"}[kind]
+    return type(term).__name__ == {"world": "WorldTerm", "clip": "ClipTerm", "shaping": "PotentialShaping",
+                                   "seek_names": "SeekNamesTerm"}[kind]
 
 
 def _normal(key: str, value: Any) -> Any:
     if key in ("goal_prompts", "baseline_prompts"):
         return [value] if isinstance(value, str) else list(value)
-    if key in ("alpha", "gamma", "threshold") and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if key in ("alpha", "gamma", "threshold", "cap") and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return value
 

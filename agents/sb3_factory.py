@@ -8,6 +8,13 @@ Frames are rendered only while an enabled term needs them (``VecRewardStack`` sw
 state-only stack costs no rendering; VecMonitor sits outside so episode returns are the stack's reward.
 ``make_model("ppo", venv, {...})`` builds PPO, SAC or RecurrentPPO with the studio's CPU defaults
 (:data:`DEFAULTS`, overridden by the given kwargs) and SB3's own CSV and (when installed) TensorBoard logs.
+
+``agent`` picks the policy: ``"mlp"`` (SB3's MLP on flat observations) or one of the object-naming room's
+agents (``dcem``, ``memoryless``, ``no_memory``, ``lstm``; :mod:`agents.memory.train`). For those,
+:func:`make_world` wraps each world as that harness does (:func:`agents.memory.train.wrap_world`: discrete
+moves, plus the dual-coding memory for ``dcem``/``memoryless``) inside the reward-frame wrapper, and
+:func:`make_model` uses ``MultiInputPolicy`` (``MultiInputLstmPolicy`` for ``lstm``) with the harness's
+learner defaults (:func:`agents.memory.train.agent_learner_kwargs`, the DCEM extractor for the memory agents).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from agents.rewards.wrappers import RewardFrameWrapper, VecRewardStack
 
 ALGOS = ("ppo", "sac", "recurrent_ppo")
 POLICIES = {"ppo": "MlpPolicy", "sac": "MlpPolicy", "recurrent_ppo": "MlpLstmPolicy"}
+AGENTS = ("mlp", "dcem", "memoryless", "no_memory", "lstm")
 # Shorter rollouts than SB3's 2048 per env: a live edit reaches the learner sooner, and a CPU update is short.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "ppo": {"n_steps": 256, "batch_size": 64},
@@ -64,18 +72,30 @@ class LatestEmbeddings:
         self.count += 1
 
 
-def make_world(world_id: str, world_kwargs: dict[str, Any] | None = None, camera: str | None = None) -> gym.Env:
-    """One studio world wrapped for reward frames (rendering off until a term needs it)."""
+def _check_agent(agent: str) -> None:
+    if agent not in AGENTS:
+        raise ValueError(f"unknown agent {agent!r}; choose one of {list(AGENTS)}")
+
+
+def make_world(world_id: str, world_kwargs: dict[str, Any] | None = None, camera: str | None = None,
+               agent: str = "mlp") -> gym.Env:
+    """One studio world wrapped the way ``agent`` sees it, then for reward frames (rendering off until a term
+    needs it)."""
     import worlds
 
+    _check_agent(agent)
     env = worlds.make(world_id, render_mode=None, **(world_kwargs or {}))
+    if agent != "mlp":
+        from agents.memory.train import wrap_world
+
+        env = wrap_world(env, agent)
     return RewardFrameWrapper(env, camera=camera, enabled=False)
 
 
 def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, seed: int, stack: RewardStack,
-              camera: str | None = None) -> tuple[VecEnv, VecRewardStack]:
+              camera: str | None = None, agent: str = "mlp") -> tuple[VecEnv, VecRewardStack]:
     """The training VecEnv (see module docstring) and its :class:`VecRewardStack` layer."""
-    fns = [lambda: make_world(world_id, world_kwargs, camera) for _ in range(int(n_envs))]
+    fns = [lambda: make_world(world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
     base = DummyVecEnv(fns)
     base.seed(int(seed))
     reward_env = VecRewardStack(base, stack)
@@ -83,16 +103,33 @@ def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, s
 
 
 def make_model(algo: str, venv: VecEnv, algo_kwargs: dict[str, Any] | None = None, seed: int = 0,
-               device: str = "cpu", log_dir: str | Path | None = None) -> BaseAlgorithm:
-    """An SB3 model on ``venv`` with :data:`DEFAULTS` under ``algo_kwargs``; logs CSV (and TensorBoard when the
-    ``tensorboard`` package is installed) into ``log_dir``."""
-    kwargs = {**DEFAULTS.get(algo, {}), **(algo_kwargs or {})}
+               device: str = "cpu", log_dir: str | Path | None = None, agent: str = "mlp") -> BaseAlgorithm:
+    """An SB3 model on ``venv`` with :data:`DEFAULTS` (or ``agent``'s defaults) under ``algo_kwargs``; logs CSV
+    (and TensorBoard when the ``tensorboard`` package is installed) into ``log_dir``.
+
+    Raises:
+        ValueError: an unknown agent, or an ``algo`` that does not train it (``lstm`` needs ``recurrent_ppo``,
+            the other memory-room agents ``ppo``).
+    """
+    _check_agent(agent)
+    policy, defaults = POLICIES[algo], DEFAULTS.get(algo, {})
+    if agent != "mlp":
+        from agents.memory.train import agent_learner_kwargs, algo_for
+
+        cls, policy = algo_for(agent)
+        if cls is not algo_class(algo):
+            want = "recurrent_ppo" if agent == "lstm" else "ppo"
+            raise ValueError(f"agent {agent!r} trains with algo {want!r}, not {algo!r}")
+        defaults = agent_learner_kwargs(agent)
+        if "policy_kwargs" in (algo_kwargs or {}):   # add to the agent's network, not replace it
+            algo_kwargs = {**algo_kwargs, "policy_kwargs": {**defaults["policy_kwargs"], **algo_kwargs["policy_kwargs"]}}
+    kwargs = {**defaults, **(algo_kwargs or {})}
     if algo in ("ppo", "recurrent_ppo"):
         rollout = kwargs["n_steps"] * venv.num_envs
         if "batch_size" not in (algo_kwargs or {}):
             while rollout % kwargs["batch_size"]:  # a divisor of the rollout: no truncated minibatch warning
                 kwargs["batch_size"] -= 1
-    model = algo_class(algo)(POLICIES[algo], venv, seed=int(seed), device=device, verbose=0, **kwargs)
+    model = algo_class(algo)(policy, venv, seed=int(seed), device=device, verbose=0, **kwargs)
     if log_dir is not None:
         model.set_logger(make_logger(log_dir))
     return model
@@ -119,5 +156,5 @@ def load_model(algo: str, path: str | Path, env: VecEnv | None = None, device: s
     return algo_class(algo).load(str(path), env=env, device=device)
 
 
-__all__ = ["ALGOS", "DEFAULTS", "LatestEmbeddings", "algo_class", "is_off_policy", "load_model", "make_logger",
+__all__ = ["AGENTS", "ALGOS", "DEFAULTS", "LatestEmbeddings", "algo_class", "is_off_policy", "load_model", "make_logger",
            "make_model", "make_venv", "make_world", "tensorboard_available"]

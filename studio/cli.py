@@ -4,6 +4,7 @@
 
     python -m studio train --world studio/Push-v0 --reward spec.yaml --steps 50000 [--algo ppo] [--n-envs 4]
                            [--seed 0] [--config run.yaml] [--set algo_kwargs.n_steps=128 ...] [--detach]
+    python -m studio train --world studio/FastMapRoom-v0 --agent dcem [--reward bonus.yaml]   (memory agent)
     python -m studio eval --run <run id> --episodes 10 [--checkpoint path.zip] [--stochastic]
     python -m studio runs [--json]
     python -m studio edit --run <run id> --reward spec.yaml      (live edit of a running run)
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--world-arg", action="append", default=[], metavar="KEY=VALUE", help="world keyword argument")
     t.add_argument("--reward", type=Path, help="a RewardSpec YAML/JSON file (default: the world's own terms)")
     t.add_argument("--algo", choices=("ppo", "sac", "recurrent_ppo"))
+    t.add_argument("--agent", choices=("mlp", "dcem", "memoryless", "no_memory", "lstm"),
+                   help="policy: mlp (default), or on studio/FastMapRoom-v0 dcem (its default), memoryless, "
+                        "no_memory or lstm (trains with recurrent_ppo)")
     t.add_argument("--steps", type=int, help="total env steps")
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
@@ -86,8 +90,8 @@ def build_config(args: argparse.Namespace):
         data = load_document(args.config) or {}
         if not isinstance(data, dict):
             raise SpecError(f"{args.config} does not hold a mapping of RunConfig fields")
-    for flag, key in (("world", "world_id"), ("algo", "algo"), ("steps", "total_steps"), ("n_envs", "n_envs"),
-                      ("seed", "seed"), ("device", "device"), ("name", "name")):
+    for flag, key in (("world", "world_id"), ("algo", "algo"), ("agent", "agent"), ("steps", "total_steps"),
+                      ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name")):
         if getattr(args, flag) is not None:
             data[key] = getattr(args, flag)
     if args.world_arg:
@@ -210,7 +214,7 @@ def evaluate(session, episodes: int = 10, checkpoint: Path | None = None, determ
         return default_embedder("cpu")
 
     stack = build_stack(spec.term_params(), embedder)
-    venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera)
+    venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera, agent=config.agent)
     model = load_model(config.algo, path, device="cpu")
     returns, world_returns, lengths, successes = [], [], [], []
     obs = venv.reset()

@@ -13,7 +13,13 @@ clip                   one CLIP term (VLM-RM projection, alpha 1 for objects, 0.
 clip_shaping           manipulation: CLIP + potential-based shaping toward the goal; humanoid: CLIP + the
                        world's control cost
 sparse_shaping         manipulation: the world's success term + shaping (the classic sparse-reward fix)
+dense (fastmap)        object-naming room: ``success`` + the world's ``naming`` shaping (0.1 per first naming)
+seek_names             object-naming room: ``success`` + the memory's seek-names bonus (weight 0.1) instead of
+                       the world's shaping (``shaping: 0``); needs a memory agent (``dcem``/``memoryless``)
 =====================  ====================================================================================
+
+The object-naming room (family ``fastmap``) trains a memory agent or a baseline (``agent``:
+``dcem`` by default, ``memoryless``, ``no_memory``, ``lstm``; see :mod:`agents.memory.train`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ SHAPING_POTENTIAL = {"reach": "neg_tcp_object_distance", "push": "neg_object_goa
                      "pick_place": "neg_object_goal_distance", "stack": "neg_object_goal_distance"}
 SHAPING_WEIGHT = 10.0      # potentials are in metres; x10 makes a 4 cm step worth about 0.4
 ALGO_TITLES = {"ppo": "PPO", "sac": "SAC", "recurrent_ppo": "Recurrent PPO"}
+AGENT_TITLES = {"dcem": "Dual-coding memory (DCEM)", "memoryless": "Same network, memory off",
+                "no_memory": "PPO without memory", "lstm": "Recurrent PPO (LSTM)"}
+SEEK_NAMES_WEIGHT = 0.1    # the world's naming shaping pays 0.1 per first naming; the bonus replaces it 1:1
 FRAME_EVERY_S = 0.15       # the live frame interval: ~6.7 frames/s while the agent acts, 5+ on average with PPO updates
 FRAME_SIZE = 192         # the reward profile renders and encodes this in ~4 ms: ~2% of training at 5/s
 
@@ -60,6 +69,9 @@ PRESETS: dict[str, Preset] = {p.key: p for p in (
     Preset("sparse_shaping", "Sparse success + shaping",
            "1 only when the task succeeds, plus potential-based shaping: the classic way to make a sparse "
            "reward learnable."),
+    Preset("seek_names", "Task + seek-names bonus",
+           "Success, plus the dual-coding memory's intrinsic bonus for hearing a name for an object it holds no "
+           "name for yet, instead of the world's naming shaping. Needs a memory agent; switch or weight it live."),
 )}
 
 
@@ -71,7 +83,9 @@ def _task(world_id: str) -> str:
 def presets_for(world_id: str) -> list[Preset]:
     """The presets that make sense for ``world_id`` (no CLIP prompt for reach: no caption names the gripper)."""
     family, task = worlds.WORLDS[world_id].family, _task(world_id)
-    if family == "humanoid":
+    if family == "fastmap":
+        keys = ["dense", "seek_names"]
+    elif family == "humanoid":
         keys = ["dense", "clip", "clip_shaping"]
     elif task == "reach":
         keys = ["dense", "sparse_shaping"]
@@ -84,6 +98,8 @@ def preset_title(key: str, world_id: str) -> str:
     """The picker's label; the humanoid's "CLIP + shaping" is CLIP + control cost (no object to shape toward)."""
     if key == "clip_shaping" and worlds.WORLDS[world_id].family == "humanoid":
         return "CLIP + control cost"
+    if key == "dense" and worlds.WORLDS[world_id].family == "fastmap":
+        return "Task + naming shaping"
     return PRESETS[key].title
 
 
@@ -118,6 +134,9 @@ def preset_reward(key: str, world_id: str) -> tuple[RewardSpec, dict[str, Any]]:
     family, task = worlds.WORLDS[world_id].family, _task(world_id)
     if key == "dense":
         return default_reward_spec(world_id), {}
+    if key == "seek_names":   # the bonus replaces the world's naming shaping
+        return RewardSpec(terms=[{"kind": "world", "key": "success"},
+                                 {"kind": "seek_names", "weight": SEEK_NAMES_WEIGHT}]), {"shaping": 0.0}
     kwargs = dict(CLIP_SCENES.get(task, {})) if PRESETS[key].uses_clip and family == "manipulation" else {}
     terms: list[dict[str, Any]] = []
     if PRESETS[key].uses_clip:
@@ -178,8 +197,11 @@ def parse_algo_args(text: str, algo: str) -> dict[str, Any]:
 
 def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4, total_steps: int = 200_000,
                seed: int = 0, algo_kwargs: dict[str, Any] | None = None, name: str = "",
-               frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE, record: bool = False) -> RunConfig:
-    """The validated run config for the Studio page's choices (the UI's only output).
+               frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE, record: bool = False,
+               agent: str | None = None) -> RunConfig:
+    """The validated run config for the Studio page's choices (the UI's only output). ``agent``: the policy
+    (``None``: the world's default, ``mlp``, or ``dcem`` in the object-naming room); ``lstm`` trains with
+    Recurrent PPO whatever ``algo`` says, the other memory-room agents with PPO.
 
     Raises:
         SpecError: naming the bad field (e.g. ``algo_kwargs ['n_step'] are not ppo arguments``).
@@ -187,13 +209,18 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
     if world_id not in worlds.WORLDS:
         raise SpecError(f"unknown world {world_id!r}; choose one of {worlds.world_ids()}", [("world_id", "unknown")])
     reward, world_kwargs = preset_reward(preset, world_id)
+    extra: dict[str, Any] = {}
+    if agent not in (None, "mlp"):
+        extra = {"agent": agent, "algo": "recurrent_ppo" if agent == "lstm" else "ppo"}
+    elif agent == "mlp":
+        extra = {"agent": agent}
     return parse_run_config({
         "world_id": world_id, "world_kwargs": world_kwargs, "algo": algo, "algo_kwargs": algo_kwargs or {},
         "reward": reward.model_dump(mode="json"), "seed": seed, "n_envs": n_envs, "total_steps": total_steps,
         "name": name or preset.replace("_", "-"),
         "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size},
-        "recording": {"enabled": bool(record)}})
+        "recording": {"enabled": bool(record)}, **extra})
 
 
-__all__ = ["ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",
+__all__ = ["AGENT_TITLES", "ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",
            "preset_title", "presets_for", "run_config"]

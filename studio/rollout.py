@@ -54,8 +54,10 @@ def checkpoints(paths: RunPaths) -> list[Path]:
 
 def _progress(env, start: float | None) -> tuple[float, float]:
     """Ground-truth progress in [0, 1]: how much of the object-to-goal distance was closed (manipulation), or
-    the humanoid's soft target-pose score."""
+    the humanoid's soft target-pose score; the object-naming room: 1 once the episode succeeded, else 0."""
     u = env.unwrapped
+    if isinstance(getattr(u, "outcome", None), str):      # the object-naming room
+        return float(u.outcome == "correct"), 0.0
     if hasattr(u, "goal_position"):
         if u.task == "reach":
             d = float(np.linalg.norm(u.tcp_position() - u.object_position(0)))
@@ -88,6 +90,10 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
                                 f"trains (or stop it, which saves one)")
     model = load_model(config.algo, path, device="cpu")
     env = worlds.make(config.world_id, render_profile="viewer", width=size, height=size, **config.world_kwargs)
+    if config.agent != "mlp":               # the policy acts through the harness's wrappers (moves, memory)
+        from agents.memory.train import wrap_world
+
+        env = wrap_world(env, config.agent)
     try:
         obs, _ = env.reset(seed=seed)
         u = env.unwrapped

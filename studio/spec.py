@@ -1,9 +1,10 @@
 """Typed, validated, serialisable documents: the reward spec and the run config.
 
 :class:`RewardSpec` is what a person edits while an agent trains: a list of reward terms, each a world term
-(``{kind: world, key: push}``), a CLIP term (``{kind: clip, goal_prompts: [...], ...}``) or potential-based
-shaping (``{kind: shaping, potential: ...}``), with a weight and an on/off switch. :class:`RunConfig` is one
-training run: world, algorithm, hyperparameters, reward spec, seed, device, number of envs, telemetry. The
+(``{kind: world, key: push}``), a CLIP term (``{kind: clip, goal_prompts: [...], ...}``), potential-based
+shaping (``{kind: shaping, potential: ...}``) or the dual-coding memory's seek-names bonus
+(``{kind: seek_names, weight: 0.1}``), with a weight and an on/off switch. :class:`RunConfig` is one
+training run: world, algorithm, agent (policy), hyperparameters, reward spec, seed, device, number of envs, telemetry. The
 UI's only output is a ``RunConfig``; the same object drives ``python -m studio train`` headless.
 
 Both are frozen pydantic models with one documented field per setting (CleanRL style): read them top to
@@ -26,10 +27,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
 ALGOS = ("ppo", "sac", "recurrent_ppo")
+AGENTS = ("mlp", "dcem", "memoryless", "no_memory", "lstm")
+MEMORY_AGENTS = ("dcem", "memoryless")    # agents whose wrapper writes info["memory_new_name"]
+MEMORY_FAMILIES = ("fastmap",)            # world families with dict observations for the memory agents
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _FROZEN = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True,
                      use_attribute_docstrings=True)
@@ -160,7 +164,23 @@ class ShapingTermSpec(_Term):
         return "shaping"
 
 
-TermSpec = Annotated[Union[WorldTermSpec, ClipTermSpec, ShapingTermSpec], Field(discriminator="kind")]
+class SeekNamesTermSpec(_Term):
+    """The dual-coding memory's intrinsic bonus (Hill et al. 2021): 1 on a step that hears a name for an object
+    the memory holds no name for yet. Reads ``info["memory_new_name"]``, which only the memory agents' wrapper
+    writes (``agent: dcem`` or ``memoryless`` on ``studio/FastMapRoom-v0``); use it with the world's
+    ``shaping: 0`` to replace the naming shaping."""
+
+    kind: Literal["seek_names"] = "seek_names"
+    cap: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Most the term pays per step, in [0, 10] (1: one unit per newly named object, before ``weight``)."""
+
+    def _default_name(self) -> str:
+        return "seek_names"
+
+
+SEEK_NAMES_INFO_KEY = "memory_new_name"   # agents.memory.seek_names.INFO_KEY (spec stays free of torch)
+TermSpec = Annotated[Union[WorldTermSpec, ClipTermSpec, ShapingTermSpec, SeekNamesTermSpec],
+                     Field(discriminator="kind")]
 
 
 class RewardSpec(BaseModel):
@@ -177,7 +197,8 @@ class RewardSpec(BaseModel):
     model_config = _FROZEN
 
     terms: Annotated[list[TermSpec], Field(min_length=1, max_length=32)]
-    """The reward terms (1 to 32), each ``{kind: world | clip | shaping, ...}``; names must be unique."""
+    """The reward terms (1 to 32), each ``{kind: world | clip | shaping | seek_names, ...}``; names must be
+    unique."""
     version: Annotated[int, Field(ge=0)] = 0
     """Set by the training worker: 0 for the run's first spec, +1 for each applied edit."""
     created_at: Annotated[float | None, Field(ge=0)] = None
@@ -213,16 +234,23 @@ class RewardSpec(BaseModel):
         """The terms as plain dicts for :mod:`agents.reward_factory`."""
         return [t.to_params() for t in self.terms]
 
-    def check_world_terms(self, world_terms: list[str] | None) -> "RewardSpec":
-        """Check every enabled world term's ``key`` against the world's terms (when known); returns self.
+    def check_world_terms(self, world_terms: list[str] | None, info_keys: list[str] | None = None) -> "RewardSpec":
+        """Check every world term's ``key`` against the world's terms (when known), and every seek-names term
+        against the keys the run's infos carry (when known); returns self.
 
         Raises:
-            SpecError: naming ``terms[i].key`` and the world's terms.
+            SpecError: naming ``terms[i].key`` and the world's terms, or ``terms[i].kind`` for a seek-names
+                term on a run whose infos lack ``memory_new_name``.
         """
-        if not world_terms:
-            return self
         errors = [(f"terms[{i}].key", f"{t.key!r} is not a term of this world; choose one of {sorted(world_terms)}")
-                  for i, t in enumerate(self.terms) if isinstance(t, WorldTermSpec) and t.key not in world_terms]
+                  for i, t in enumerate(self.terms)
+                  if world_terms and isinstance(t, WorldTermSpec) and t.key not in world_terms]
+        if info_keys is not None and SEEK_NAMES_INFO_KEY not in info_keys:
+            errors += [(f"terms[{i}].kind", f"seek_names reads info[{SEEK_NAMES_INFO_KEY!r}], which this run's "
+                                            f"infos lack; only the dual-coding memory writes it (world "
+                                            f"studio/FastMapRoom-v0 with agent dcem or memoryless): remove the "
+                                            f"term or train such an agent")
+                       for i, t in enumerate(self.terms) if isinstance(t, SeekNamesTermSpec)]
         if errors:
             raise SpecError(_format(errors), errors)
         return self
@@ -296,6 +324,12 @@ class RunConfig(BaseModel):
     """Constructor arguments of the algorithm (``n_steps``, ``learning_rate``, ``gamma``, ...)."""
     reward: RewardSpec
     """The initial reward spec."""
+    agent: Literal["mlp", "dcem", "memoryless", "no_memory", "lstm"] | None = None
+    """The policy network. ``mlp`` (flat-observation worlds): SB3's MLP. On ``studio/FastMapRoom-v0``
+    (dict observations, moves as 6 discrete actions) a memory agent or a baseline (``agents.memory.train``):
+    ``dcem`` (dual-coding episodic memory, PPO), ``memoryless`` (the same network, memory never written),
+    ``no_memory`` (PPO, SB3's dict extractor) or ``lstm`` (``algo: recurrent_ppo``). Default: ``mlp``, or
+    ``dcem`` on the FastMap room."""
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     """Seeds the envs (env i gets seed + i) and the learner."""
     device: Literal["cpu", "cuda", "auto"] = "cpu"
@@ -323,6 +357,40 @@ class RunConfig(BaseModel):
         if world_id not in worlds.WORLDS:
             raise ValueError(f"unknown world {world_id!r}; choose one of {worlds.world_ids()}")
         return world_id
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lstm_algo(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("agent") == "lstm" and "algo" not in data:
+            data = {**data, "algo": "recurrent_ppo"}  # the LSTM baseline is RecurrentPPO
+        return data
+
+    @field_validator("agent")
+    @classmethod
+    def _agent_fits(cls, agent: str | None, info: ValidationInfo) -> str:
+        import worlds
+
+        world_id, algo, reward = (info.data.get(k) for k in ("world_id", "algo", "reward"))
+        memory_world = world_id in worlds.WORLDS and worlds.WORLDS[world_id].family in MEMORY_FAMILIES
+        agent = agent or ("dcem" if memory_world else "mlp")
+        if world_id is None or algo is None:
+            return agent                      # those fields failed and are reported already
+        if agent == "mlp" and memory_world:
+            raise ValueError(f"{world_id} has dict observations an MLP cannot read; choose agent dcem, memoryless, "
+                             f"no_memory or lstm")
+        if agent != "mlp" and not memory_world:
+            raise ValueError(f"agent {agent!r} reads the object-naming room's observations; use it with "
+                             f"studio/FastMapRoom-v0, or agent mlp on {world_id}")
+        want = "recurrent_ppo" if agent == "lstm" else "ppo" if agent != "mlp" else None
+        if want and algo != want:
+            raise ValueError(f"agent {agent!r} trains with algo {want!r}, not {algo!r}; set algo: {want}")
+        if agent not in MEMORY_AGENTS and isinstance(reward, RewardSpec):
+            for i, term in enumerate(reward.terms):
+                if isinstance(term, SeekNamesTermSpec):
+                    raise ValueError(f"reward.terms[{i}] is a seek_names term, which reads the dual-coding "
+                                     f"memory; agent {agent!r} has none: choose agent dcem or memoryless, or "
+                                     f"remove the term")
+        return agent
 
     @model_validator(mode="after")
     def _algo_arguments(self) -> "RunConfig":
@@ -395,7 +463,7 @@ def _loc(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("world", "clip", "shaping") and out.endswith("]"):
+        elif part in ("world", "clip", "shaping", "seek_names") and out.endswith("]"):
             continue  # the discriminated union's tag adds nothing for a person
         else:
             out += ("." if out else "") + str(part)
@@ -404,7 +472,8 @@ def _loc(loc: tuple) -> str:
 
 def _hint(model: type[BaseModel], loc: tuple) -> str:
     """The description (attribute docstring) of the field at ``loc``; empty when unknown."""
-    kinds = {"world": WorldTermSpec, "clip": ClipTermSpec, "shaping": ShapingTermSpec}
+    kinds = {"world": WorldTermSpec, "clip": ClipTermSpec, "shaping": ShapingTermSpec,
+             "seek_names": SeekNamesTermSpec}
     nested = {"reward": RewardSpec, "telemetry": TelemetryConfig}
     current: Any = model
     desc = ""
@@ -504,18 +573,29 @@ def default_reward_spec(world_id: str, world_kwargs: dict[str, Any] | None = Non
 
 def world_terms(world_id: str, world_kwargs: dict[str, Any] | None = None) -> list[str]:
     """The world's reward term keys (builds the env and takes one step)."""
+    return world_probe(world_id, world_kwargs)[0]
+
+
+def world_probe(world_id: str, world_kwargs: dict[str, Any] | None = None,
+                agent: str = "mlp") -> tuple[list[str], list[str]]:
+    """The world's reward term keys and the info keys a step carries, with the world wrapped the way
+    ``agent`` sees it (a memory agent's wrapper adds ``memory_new_name``); builds the env, takes one step."""
     import numpy as np
     import worlds
 
     env = worlds.make(world_id, render_mode=None, **(world_kwargs or {}))
+    if agent not in (None, "mlp"):
+        from agents.memory.train import wrap_world  # lazy: torch
+
+        env = wrap_world(env, agent)
     try:
         env.reset(seed=0)
         _, _, _, _, info = env.step(np.zeros(env.action_space.shape, dtype=env.action_space.dtype))
-        return list(info.get("reward_terms", {}))
+        return list(info.get("reward_terms", {})), sorted(info)
     finally:
         env.close()
 
 
-__all__ = ["ALGOS", "ClipTermSpec", "RecordingConfig", "RewardSpec", "RunConfig", "ShapingTermSpec", "SpecError", "TelemetryConfig",
-           "TermSpec", "WorldTermSpec", "algo_arguments", "default_reward_spec", "load_document", "parse_value",
-           "parse_reward_spec", "parse_run_config", "world_terms"]
+__all__ = ["AGENTS", "ALGOS", "ClipTermSpec", "MEMORY_AGENTS", "RecordingConfig", "RewardSpec", "RunConfig",
+           "SeekNamesTermSpec", "ShapingTermSpec", "SpecError", "TelemetryConfig", "TermSpec", "WorldTermSpec", "algo_arguments", "default_reward_spec", "load_document", "parse_value",
+           "parse_reward_spec", "parse_run_config", "world_probe", "world_terms"]

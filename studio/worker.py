@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from studio.runs import RunPaths, process_start_time, read_json, write_json_atomic
-from studio.spec import RewardSpec, RunConfig, SpecError, parse_reward_spec, parse_run_config, world_terms
+from studio.spec import RewardSpec, RunConfig, SpecError, parse_reward_spec, parse_run_config, world_probe
 from studio.telemetry import TelemetryWriter
 
 COMMANDS = ("pause", "resume", "save", "stop", "apply_spec")
@@ -86,23 +86,27 @@ class Worker:
         from agents.reward_factory import build_stack
         from agents.sb3_factory import make_model, make_venv
 
+        import gymnasium as gym
+
         cfg = self.config
-        keys = world_terms(cfg.world_id, cfg.world_kwargs)
-        self.spec.check_world_terms(keys)
+        keys, info_keys = world_probe(cfg.world_id, cfg.world_kwargs, cfg.agent)
+        self.spec.check_world_terms(keys, info_keys)
         self.spec = self.spec.bump(self.spec.version, self.spec.created_at or time.time(), 0)
         self.stack = build_stack(self.spec.term_params(), self._embedder_provider)
         self.venv, self.reward_env = make_venv(cfg.world_id, cfg.world_kwargs, cfg.n_envs, cfg.seed, self.stack,
-                                               camera=self.spec.camera)
+                                               camera=self.spec.camera, agent=cfg.agent)
         if cfg.recording.enabled:
             self.venv = self._recorder(self.venv)
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")
-        self.model = make_model(cfg.algo, self.venv, cfg.algo_kwargs, cfg.seed, device, self.paths.sb3)
+        self.model = make_model(cfg.algo, self.venv, cfg.algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
         self.version_map[self.stack.version] = self.spec.version
         write_json_atomic(self.paths.world, {
-            "world_id": cfg.world_id, "world_terms": keys, "obs_dim": int(np.prod(self.venv.observation_space.shape)),
+            "world_id": cfg.world_id, "world_terms": keys, "info_keys": info_keys, "agent": cfg.agent,
+            "obs_dim": int(gym.spaces.flatdim(self.venv.observation_space)),
             "cameras": list(self.venv.get_attr("camera_names", indices=[0])[0]), "gamma": float(self.model.gamma)})
         write_json_atomic(self.paths.spec_file(self.spec.version), self.spec.model_dump(mode="json"))
-        self.tel.log(f"{cfg.algo} on {cfg.world_id} with {cfg.n_envs} envs, {cfg.total_steps} steps, reward "
+        self.tel.log(f"{cfg.algo} ({cfg.agent} policy) on {cfg.world_id} with {cfg.n_envs} envs, "
+                     f"{cfg.total_steps} steps, reward "
                      f"terms {self.spec.names}, device {device}")
         return self
 
@@ -243,7 +247,8 @@ class Worker:
         if kind == "apply_spec":
             try:
                 spec = parse_reward_spec(command.get("spec"))
-                spec.check_world_terms(read_json(self.paths.world, {}).get("world_terms"))
+                world = read_json(self.paths.world, {}) or {}
+                spec.check_world_terms(world.get("world_terms"), world.get("info_keys"))
             except SpecError as exc:
                 self.tel.event("edit_refused", id=command.get("id"), error=str(exc), fields=exc.fields,
                                spec_version=self.spec.version)

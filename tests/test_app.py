@@ -256,7 +256,7 @@ def test_scripted_demo_plays_and_reports_success(world):
     assert len(charts) == 1 and "reach" in str(charts[0].proto), "the chart plots the reward terms"
 
 
-@pytest.mark.parametrize("key", ["recordings", "memory", "human_gain", "lessons"])
+@pytest.mark.parametrize("key", ["lessons"])
 def test_planned_pages_say_what_they_will_do(key):
     at = AppTest.from_string(f"from studio.ui import planned_page\nplanned_page.renderer({key!r})()",
                              default_timeout=TIMEOUT)

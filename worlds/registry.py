@@ -58,6 +58,15 @@ def register_all() -> None:
                                 ("Splits", "splits", "Humanoid: do the side splits.")):
         _add(WorldInfo(f"{NAMESPACE}/Humanoid{name}-v0", hp, {"pose": pose}, HUMANOID_STEPS, summary, "humanoid"))
 
+    from worlds.collab import EPISODE_STEPS as COLLAB_STEPS
+
+    _add(WorldInfo(f"{NAMESPACE}/CollabTable-v0", "worlds.collab:CollabTableEnv", {}, COLLAB_STEPS,
+                   "A person and a robot share a table; each puts away their own items (pass human=...).",
+                   "collab"))
+
+    _add(WorldInfo(f"{NAMESPACE}/FastMapRoom-v0", "worlds.fastmap:FastMapRoomEnv", {}, None,
+                   "Name-learning room: hear \"this is a dax\", then pick up the dax (n_objects=3).", "fastmap"))
+
 
 def world_ids() -> list[str]:
     """All studio world ids, sorted."""

@@ -102,14 +102,23 @@ def world_kwargs(config: TrainConfig, **overrides: Any) -> dict[str, Any]:
     return {**kwargs, **overrides}
 
 
+def wrap_world(env: gym.Env, agent: str, memory_size: int = 160) -> gym.Env:
+    """A FastMap world wrapped the way ``agent`` sees it: discrete moves, and the dual-coding memory for
+    ``dcem`` (written every step) and ``memoryless`` (never written). The studio's training runs use this too
+    (:func:`agents.sb3_factory.make_world`)."""
+    if agent not in AGENTS:
+        raise ValueError(f"unknown agent {agent!r}; choose one of {list(AGENTS)}")
+    env = DiscreteMoves(env)
+    if agent in MEMORY_WRITES:
+        env = DualCodingMemory(env, memory_size=memory_size, write=MEMORY_WRITES[agent])
+    return env
+
+
 def make_env(config: TrainConfig, **overrides: Any) -> gym.Env:
     """One world wrapped the way ``config.agent`` sees it (discrete moves; memory for ``dcem``)."""
     import worlds
 
-    env = DiscreteMoves(worlds.make(WORLD_ID, **world_kwargs(config, **overrides)))
-    if config.agent in MEMORY_WRITES:
-        env = DualCodingMemory(env, memory_size=config.memory_size, write=MEMORY_WRITES[config.agent])
-    return env
+    return wrap_world(worlds.make(WORLD_ID, **world_kwargs(config, **overrides)), config.agent, config.memory_size)
 
 
 def make_stack(config: TrainConfig) -> RewardStack:
@@ -127,24 +136,28 @@ def make_venv(config: TrainConfig) -> tuple[VecEnv, RewardStack]:
     return VecMonitor(VecRewardStack(venv, stack)), stack
 
 
-def learner_kwargs(config: TrainConfig) -> dict[str, Any]:
-    """PPO / RecurrentPPO arguments: short rollouts and small nets (CPU minutes, not hours)."""
+def agent_learner_kwargs(agent: str, k: int = 4) -> dict[str, Any]:
+    """PPO / RecurrentPPO arguments for ``agent``: short rollouts and small nets (CPU minutes, not hours);
+    the memory agents get the :class:`DCEMExtractor` (top-``k`` reads), the oracle its pointer."""
     net = dict(pi=[64, 64], vf=[64, 64])
-    if config.agent == "lstm":
-        base = dict(n_steps=128, batch_size=256, n_epochs=4, learning_rate=3e-4, gamma=0.99, ent_coef=0.01,
-                    policy_kwargs=dict(lstm_hidden_size=128, net_arch=net))
-    else:
-        base = dict(n_steps=128, batch_size=256, n_epochs=4, learning_rate=3e-4, gamma=0.99, ent_coef=0.01,
-                    policy_kwargs=dict(net_arch=net))
-        if config.agent in MEMORY_WRITES:
-            base["policy_kwargs"].update(features_extractor_class=DCEMExtractor,
-                                         features_extractor_kwargs=dict(k=config.k))
-        elif config.agent == "oracle":
-            base["policy_kwargs"].update(features_extractor_class=OracleExtractor)
-    return {**base, **config.ppo}
+    base = dict(n_steps=128, batch_size=256, n_epochs=4, learning_rate=3e-4, gamma=0.99, ent_coef=0.01,
+                policy_kwargs=dict(net_arch=net))
+    if agent == "lstm":
+        base["policy_kwargs"].update(lstm_hidden_size=128)
+    elif agent in MEMORY_WRITES:
+        base["policy_kwargs"].update(features_extractor_class=DCEMExtractor, features_extractor_kwargs=dict(k=k))
+    elif agent == "oracle":
+        base["policy_kwargs"].update(features_extractor_class=OracleExtractor)
+    return base
+
+
+def learner_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """PPO / RecurrentPPO arguments for ``config`` (:func:`agent_learner_kwargs` under ``config.ppo``)."""
+    return {**agent_learner_kwargs(config.agent, config.k), **config.ppo}
 
 
 def algo_for(agent: str):
+    """The SB3 class and policy name that train ``agent`` (dict observations: ``MultiInput*``)."""
     if agent == "lstm":
         from sb3_contrib import RecurrentPPO
         return RecurrentPPO, "MultiInputLstmPolicy"

@@ -85,7 +85,7 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
         return embedder
 
     stack = build_stack(spec.term_params(), embedder_provider)
-    venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera)
+    venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera, agent=config.agent)
     root = run_recordings_root(paths.root)
     rec_paths = RecordingPaths(root, next_version(root, config.world_id, f"eval-step-{step:09d}"))
     writer = RecordingWriter(rec_paths, world_spec(config.world_id, config.world_kwargs), venv.observation_space,

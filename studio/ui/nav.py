@@ -8,7 +8,8 @@ import streamlit as st
 
 def pages() -> dict[str, st.Page]:
     """Every page by short name (a fresh ``st.Page`` each call, as Streamlit expects)."""
-    from studio.ui import editor_page, inspect_page, planned_page, runs_page, studio_page, world_page
+    from studio.ui import (editor_page, human_gain_page, inspect_page, memory_page, planned_page, recordings_page,
+                           runs_page, studio_page, world_page)
 
     return {
         "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:", url_path="studio",
@@ -17,14 +18,19 @@ def pages() -> dict[str, st.Page]:
         "inspect": st.Page(inspect_page.render, title="Inspect", icon=":material/image_search:", url_path="inspect"),
         "runs": st.Page(runs_page.render, title="Runs", icon=":material/history:", url_path="runs"),
         "world": st.Page(world_page.render, title="World viewer", icon=":material/view_in_ar:", url_path="world"),
+        "recordings": st.Page(recordings_page.render, title="Recordings", icon=":material/video_library:",
+                              url_path="recordings"),
+        "human_gain": st.Page(human_gain_page.render, title="Human gain", icon=":material/diversity_3:",
+                              url_path="human-gain"),
+        "memory": st.Page(memory_page.render, title="Memory agent", icon=":material/psychology:", url_path="memory"),
         **{key: st.Page(planned_page.renderer(key), title=planned.title, icon=planned.icon,
                         url_path=key.replace("_", "-")) for key, planned in planned_page.PLANNED.items()},
     }
 
 
 # "" is Streamlit's section without a header: those pages are links in the top bar; the others a menu.
-SECTIONS = {"": ("studio", "editor", "inspect", "runs", "world"),
-            "Coming next": ("recordings", "memory", "human_gain", "lessons")}
+SECTIONS = {"": ("studio", "editor", "inspect", "runs", "recordings", "world", "human_gain", "memory"),
+            "Coming next": ("lessons",)}
 
 
 def navigation() -> dict[str, list[st.Page]]:

@@ -18,7 +18,7 @@ import streamlit as st
 import worlds
 from agents.vlm.embedder import STUDIO_CHECKPOINT
 from studio.frame_relay import FrameRelay
-from studio.presets import (ALGO_TITLES, PRESETS, parse_algo_args, preset_reward, preset_title, presets_for,
+from studio.presets import (AGENT_TITLES, ALGO_TITLES, PRESETS, parse_algo_args, preset_reward, preset_title, presets_for,
                             run_config)
 from studio.preview import scene_views
 from studio.runs import PROJECT_ROOT, RunInfo, RunPaths
@@ -32,7 +32,8 @@ from studio.watch import latest_frame_png
 LIVE_DIR = PROJECT_ROOT / "static" / "live"
 VIDEO_EVERY_S = 0.15      # the live view polls for a new frame this often, in the browser
 CHARTS_EVERY_S = 5.0      # status, numbers and charts (each refresh re-renders the page: ~0.2 s of browser CPU)
-FAMILIES = {"manipulation": "Manipulation (table-top arm)", "humanoid": "Humanoid (poses)"}
+FAMILIES = {"manipulation": "Manipulation (table-top arm)", "humanoid": "Humanoid (poses)",
+            "fastmap": "Object naming (memory agent)"}
 
 
 # ---------------------------------------------------------------------------------------------- new run
@@ -53,8 +54,17 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             st.warning(f"The studio CLIP model file `assets/{STUDIO_CHECKPOINT.name}` is missing, so CLIP rewards "
                        "come from random weights and mean nothing. Train it with "
                        "`python -m agents.vlm.train_domain_clip`.", icon=":material/warning:")
+        agent = None
+        if family == "fastmap":   # dict observations: a memory agent or a baseline, each with its own algorithm
+            agent = st.selectbox("Agent", list(AGENT_TITLES), format_func=AGENT_TITLES.get, key="new_agent",
+                                 help="The dual-coding memory agent, or a baseline from agents.memory.train. The "
+                                      "seek-names bonus needs a memory (DCEM or memory off).")
         with st.expander("Training settings"):
-            algo = st.selectbox("Algorithm", list(ALGO_TITLES), format_func=ALGO_TITLES.get, key="new_algo")
+            if agent is None:
+                algo = st.selectbox("Algorithm", list(ALGO_TITLES), format_func=ALGO_TITLES.get, key="new_algo")
+            else:
+                algo = "recurrent_ppo" if agent == "lstm" else "ppo"
+                st.caption(f"Algorithm: {ALGO_TITLES[algo]} (set by the agent)")
             n_envs = st.number_input("Parallel environments", 1, 16, 4, key="new_envs")
             steps = st.number_input("Training steps", 1_000, 100_000_000, 200_000, step=10_000, key="new_steps")
             seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="new_seed")
@@ -67,7 +77,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
         started = st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
                             key="start_training")
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
-            "seed": int(seed), "args": args, "record": bool(record)}, started
+            "seed": int(seed), "args": args, "record": bool(record), "agent": agent}, started
 
 
 def _start(choice: dict) -> None:
