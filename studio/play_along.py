@@ -11,9 +11,13 @@ Keys: arrows or WASD move the hand (up = away from you), Space grabs / lets go (
 and walk it to your red station), C switches camera, R restarts the episode, Esc or Q quits. A gamepad's
 left stick moves the hand and its A button (button 0) grabs / lets go.
 
-``--record`` writes an ``.npz`` per session: per step the observation, the robot's and the person's actions,
-the task reward, the person's per-goal progress and the robot's task progress, with an ``episode`` index, so
-a person's episodes can be analysed like any recorded run. It runs headless (``SDL_VIDEODRIVER=dummy``) for
+``--record`` keeps the person's episodes. Given a folder, they become a Minari dataset there, recorded like
+any training run (:mod:`studio.recording`): ``studio/collabtable/play-along-vN`` with each finished episode
+written as it ends, its video, and in the infos the person's actions (``human_action_<i>``) and per-goal
+progress (``human_progress_<i>``) beside the task terms; load it with ``MINARI_DATASETS_PATH=<folder>``.
+Given a ``.npz`` file, a compact array dump instead: per step the observation, the robot's and the person's
+actions, the task reward, the person's per-goal progress and the robot's task progress, with an ``episode``
+index. It runs headless (``SDL_VIDEODRIVER=dummy``) for
 tests and demos; :class:`PlayAlong` takes ``max_frames`` and reads events from pygame's queue, so a test can
 post synthetic key events.
 """
@@ -77,7 +81,7 @@ class PlayAlong:
     """The play-along loop: events -> the person's action, the agent's action, one world step, one frame."""
 
     def __init__(self, agent: str = "rlhg", camera: str = "front", size: tuple[int, int] = (640, 480),
-                 fps: float = 10.0, seed: int = 0, policy=None):
+                 fps: float = 10.0, seed: int = 0, policy=None, minari_root: str | Path | None = None):
         self.human = KeyboardHuman()
         self.env = CollabTableEnv(human=self.human, camera=camera, render_profile="viewer", width=size[0],
                                   height=size[1], render_mode="rgb_array")
@@ -89,6 +93,10 @@ class PlayAlong:
                                                      "task_reward", "human_progress", "task_progress")}
         self.episode = -1
         self.returns: list[dict] = []
+        self.writer = self._minari_writer(Path(minari_root)) if minari_root is not None else None
+        self._builder = None
+        self._pending = None        # (observation, info) of the reset, until the first step fixes the columns
+        self._frames: list[np.ndarray] = []
 
     # ---------------------------------------------------------------- loop
     def run(self, episodes: int = 3, max_frames: int | None = None) -> list[dict]:
@@ -112,7 +120,8 @@ class PlayAlong:
                 prev = obs
                 obs, reward, term, trunc, info = self.env.step(action)
                 self._record(prev, action, reward, info)
-                self._draw(screen, font, info)
+                frame = self._draw(screen, font, info)
+                self._record_minari(action, obs, reward, term, trunc, info, frame)
                 frames += 1
                 if term or trunc:
                     self._summarise(info)
@@ -125,12 +134,16 @@ class PlayAlong:
                     clock.tick(self.fps)
         finally:
             pygame.quit()
+            if self.writer is not None:
+                self.writer.close()         # the episode in progress is unfinished and not kept
         return self.returns
 
     def _new_episode(self):
         self.episode += 1
         self._ret = 0.0
-        return self.env.reset(seed=self.seed + self.episode, options={"human_present": True})
+        obs, info = self.env.reset(seed=self.seed + self.episode, options={"human_present": True})
+        self._builder, self._pending, self._frames = None, (obs, info), []
+        return obs, info
 
     def _handle_events(self, pads) -> bool:
         for event in pygame.event.get():
@@ -155,7 +168,7 @@ class PlayAlong:
             self.human.stick = np.array([x, -y]) * (np.hypot(x, y) > 0.15)
         return True
 
-    def _draw(self, screen, font, info: dict) -> None:
+    def _draw(self, screen, font, info: dict) -> np.ndarray:
         frame = self.env.render_camera(self.camera)
         surface = pygame.surfarray.make_surface(np.ascontiguousarray(frame.swapaxes(0, 1)))
         screen.fill((24, 26, 30))
@@ -166,6 +179,7 @@ class PlayAlong:
                 f"grip {'ON' if self.human.grip else 'off'}")
         screen.blit(font.render(text, True, (235, 235, 235)), (10, self.size[1] + 10))
         pygame.display.flip()
+        return frame
 
     # ---------------------------------------------------------------- recording
     def _record(self, obs, action, reward, info) -> None:
@@ -176,6 +190,39 @@ class PlayAlong:
                            ("task_reward", float(reward)), ("human_progress", info["human_progress"]),
                            ("task_progress", info["task_progress"])):
             self.log[key].append(value)
+
+    def _minari_writer(self, root: Path):
+        from studio.recording.layout import RecordingPaths, next_version, run_metadata, world_spec
+        from studio.recording.writer import RecordingError, RecordingWriter
+
+        world = "studio/CollabTable-v0"
+        root.mkdir(parents=True, exist_ok=True)
+        writer = RecordingWriter(
+            RecordingPaths(root, next_version(root, world, "play-along")), world_spec(world),
+            self.env.observation_space, self.env.action_space, algorithm_name=f"ppo ({self.agent_name})",
+            metadata=run_metadata("play-along", "play-along", world, {}, "ppo", [], agent=self.agent_name,
+                                  person="keyboard", seed=self.seed),
+            description=f"Reward Studio: a person at the keyboard beside the {self.agent_name} agent")
+        if writer.error:
+            raise RecordingError(writer.error)
+        return writer
+
+    def _record_minari(self, action, obs, reward, term, trunc, info, frame) -> None:
+        if self.writer is None or not self.writer.enabled:
+            return
+        from studio.recording.episodes import EpisodeBuilder, InfoSchema
+
+        row = {**info, **{f"human_progress_{i}": v for i, v in enumerate(info["human_progress"])},
+               **{f"human_action_{i}": v for i, v in enumerate(self.human.last_action)}}
+        if self._builder is None:
+            first_obs, first_info = self._pending
+            self._builder = EpisodeBuilder(InfoSchema.from_info(row), seed=self.seed + self.episode)
+            self._builder.start(first_obs, first_info, 0)
+        self._builder.add(action, obs, reward, term, trunc, row, 0)
+        self._frames.append(frame)
+        if term or trunc:
+            self.writer.submit(self._builder.finish(self._frames, int(self.fps) or 10))
+            self._builder, self._frames = None, []
 
     def _summarise(self, info: dict) -> None:
         self.returns.append({"episode": self.episode, "human_goals_done": int(info["human_goals_done"]),
@@ -198,23 +245,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--fps", type=float, default=10.0, help="steps per second (0: as fast as possible)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record", type=Path, help="write the episodes to this .npz")
+    p.add_argument("--record", type=Path,
+                   help="keep the episodes: a folder (a Minari dataset with videos) or a .npz file")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many steps (demos, tests)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    minari_root = args.record if args.record and args.record.suffix != ".npz" else None
     try:
-        game = PlayAlong(args.agent, args.camera, fps=args.fps, seed=args.seed)
-    except FileNotFoundError as exc:
+        game = PlayAlong(args.agent, args.camera, fps=args.fps, seed=args.seed, minari_root=minari_root)
+    except (FileNotFoundError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     summaries = game.run(args.episodes, args.max_frames)
     for s in summaries:
         print(f"episode {s['episode'] + 1}: your red cubes home {s['human_goals_done']}/3, robot task return "
               f"{s['task_return']:.2f}, hand-overs {s['handovers']}")
-    if args.record:
+    if game.writer is not None:
+        print(f"recorded {game.writer.episodes} finished episodes as {game.writer.paths.dataset_id} in "
+              f"{game.writer.paths.folder}")
+    elif args.record:
         print(f"recorded {len(game.log['step'])} steps to {game.save(args.record)}")
     return 0
 

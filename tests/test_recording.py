@@ -365,3 +365,25 @@ def test_worker_records_edits_as_spec_versions(tmp_path):
         late = ep.infos["spec_version"][1:] == 1
         np.testing.assert_allclose(ep.infos["reward_reach"][1:][late] + ep.infos["reward_success"][1:][late],
                                    ep.rewards[late], atol=1e-9)
+
+
+def test_play_along_records_a_persons_episodes_as_minari(tmp_path, monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+    from studio.play_along import PlayAlong
+
+    class Still:
+        def predict(self, obs, deterministic=True):
+            return np.zeros(3, np.float32), None
+
+    game = PlayAlong(policy=Still(), agent="still", size=(160, 120), fps=0, seed=3, minari_root=tmp_path)
+    steps = game.env.episode_steps
+    game.run(episodes=2, max_frames=steps + 10)          # one finished episode, one cut short
+    paths = game.writer.paths
+    assert paths.dataset_id == "studio/collabtable/play-along-v0" and game.writer.episodes == 1
+    dataset = reader.load(paths)
+    episode = next(dataset.iterate_episodes())
+    assert len(episode.rewards) == steps and episode.observations.shape[0] == steps + 1
+    assert {"human_action_0", "human_progress_2", "is_success"} <= set(episode.infos)
+    assert dataset.storage.metadata["studio"]["kind"] == "play-along"
+    assert reader.episode_index(paths)[0]["seed"] == 3 and paths.video(0).stat().st_size > 1000
