@@ -49,7 +49,9 @@ def test_dense_preset_is_the_worlds_own_terms_and_reach_has_no_clip_prompt():
     assert "clip" not in [p.key for p in presets_for("studio/Reach-v0")]
     with pytest.raises(SpecError, match="does not apply to studio/Reach-v0"):
         preset_reward("clip", "studio/Reach-v0")
-    assert set(PRESETS) == {"dense", "clip", "clip_shaping", "sparse_shaping"}
+    assert set(PRESETS) == {"dense", "clip", "clip_shaping", "sparse_shaping", "seek_names"}
+    assert "seek_names" not in [p.key for p in presets_for("studio/Push-v0")]     # memory-room only
+    assert "seek_names" in [p.key for p in presets_for("studio/FastMapRoom-v0")]
 
 
 def test_algorithm_arguments_are_checked_with_readable_errors():
