@@ -113,7 +113,8 @@ class Worker:
     def _recorder(self, venv):
         """Wrap ``venv`` so every training episode is recorded (``recordings/`` in the run folder)."""
         from studio.recording.layout import RecordingPaths, next_version, run_metadata, world_spec
-        from studio.recording.vec_recorder import VecRecorder
+        from agents.memory.wrappers import MEMORY_KEYS
+        from studio.recording.vec_recorder import VecRecorder, recorded_space
         from studio.recording.writer import RecordingWriter
 
         cfg, rec = self.config, self.config.recording
@@ -133,7 +134,8 @@ class Worker:
         paths = RecordingPaths(root, next_version(root, cfg.world_id, "train"))
         self._recorded_specs = [self.spec.model_dump(mode="json")]
         writer = RecordingWriter(
-            paths, world_spec(cfg.world_id, cfg.world_kwargs), venv.observation_space, venv.action_space,
+            paths, world_spec(cfg.world_id, cfg.world_kwargs), recorded_space(venv.observation_space, MEMORY_KEYS),
+            venv.action_space,
             metadata=run_metadata(self.paths.run_id, "train", cfg.world_id, cfg.world_kwargs, cfg.algo,
                                   self._recorded_specs, seed=cfg.seed, n_envs=cfg.n_envs),
             description=f"Reward Studio: training episodes of run {self.paths.run_id} ({cfg.algo} on {cfg.world_id})",
@@ -143,7 +145,7 @@ class Worker:
             self.tel.event("recording_failed", error=writer.error, step=0)
             return venv
         self.recorder = VecRecorder(venv, writer, version_of=self._spec_version, video_every=rec.video_every,
-                                    video_camera=rec.video_camera, video_size=rec.video_size)
+                                    video_camera=rec.video_camera, video_size=rec.video_size, drop_keys=MEMORY_KEYS)
         self.recorder.seed(cfg.seed)
         self.tel.event("recording", dataset_id=paths.dataset_id, folder=str(paths.folder))
         return self.recorder

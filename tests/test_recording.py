@@ -387,3 +387,26 @@ def test_play_along_records_a_persons_episodes_as_minari(tmp_path, monkeypatch):
     assert {"human_action_0", "human_progress_2", "is_success"} <= set(episode.infos)
     assert dataset.storage.metadata["studio"]["kind"] == "play-along"
     assert reader.episode_index(paths)[0]["seed"] == 3 and paths.video(0).stat().st_size > 1000
+
+
+def test_memory_agent_run_records_the_world_not_the_agents_memory(tmp_path):
+    from studio.runs import new_run, read_status
+    from studio.spec import parse_run_config
+    from studio.worker import Worker
+
+    cfg = parse_run_config({"world_id": "studio/FastMapRoom-v0", "agent": "dcem", "n_envs": 2, "total_steps": 256,
+                            "reward": {"terms": [{"kind": "world", "key": "success"}]},
+                            "algo_kwargs": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
+                            "telemetry": {"frame_every_s": 0}, "recording": {"enabled": True, "video_every": 0}})
+    paths = new_run(tmp_path, cfg.world_id, cfg.algo)
+    paths.config.write_text(cfg.to_yaml())
+    assert Worker(paths, cfg).train() == "completed"
+    rec = read_status(paths).recording
+    dataset = reader.load(RecordingPaths(paths.root / "recordings", rec["dataset_id"]))
+    assert dataset.total_episodes >= 1
+    keys = set(dataset.observation_space.spaces)
+    assert {"fovea", "text", "objects"} <= keys and not any(k.startswith("mem_") for k in keys)
+    episode = next(dataset.iterate_episodes())
+    assert episode.observations["fovea"].shape == (len(episode.rewards) + 1, 9)
+    size = reader.folder_size(RecordingPaths(paths.root / "recordings", rec["dataset_id"]).data)
+    assert size / dataset.total_steps < 3000, "bytes per step: the memory (10 KB a step) must not be recorded"

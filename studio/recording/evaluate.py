@@ -15,9 +15,10 @@ from typing import Callable
 
 import numpy as np
 
+from agents.memory.wrappers import MEMORY_KEYS
 from studio.recording.layout import RecordingPaths, next_version, run_metadata, world_spec
 from studio.recording.reader import run_recordings_root
-from studio.recording.vec_recorder import VecRecorder
+from studio.recording.vec_recorder import VecRecorder, recorded_space
 from studio.recording.writer import RecordingError, RecordingWriter
 from studio.runs import RunPaths, read_json
 from studio.spec import RewardSpec, parse_run_config
@@ -88,7 +89,8 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
     venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera, agent=config.agent)
     root = run_recordings_root(paths.root)
     rec_paths = RecordingPaths(root, next_version(root, config.world_id, f"eval-step-{step:09d}"))
-    writer = RecordingWriter(rec_paths, world_spec(config.world_id, config.world_kwargs), venv.observation_space,
+    writer = RecordingWriter(rec_paths, world_spec(config.world_id, config.world_kwargs),
+                             recorded_space(venv.observation_space, MEMORY_KEYS),
                              venv.action_space, algorithm_name=config.algo,
                              metadata=_metadata(paths, config, spec, ckpt, step, seed, deterministic),
                              description=f"Reward Studio: {episodes} evaluation episodes of {ckpt.name} from run "
@@ -96,7 +98,7 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
     if not writer.enabled:
         raise RecordingError(writer.error)
     recorder = VecRecorder(venv, writer, version_of=lambda _v: spec.version, video_every=1, video_size=video_size,
-                           video_profile="viewer")
+                           video_profile="viewer", drop_keys=MEMORY_KEYS)
     model = load_model(config.algo, ckpt, device="cpu")
     start, successes, returns = time.time(), 0, []
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
@@ -38,14 +39,17 @@ class VecRecorder(VecEnvWrapper):
         video_size: side of the square video frames, in pixels (even).
         video_fps: frames per second of the MP4 (``None``: the world's ``render_fps``).
         video_profile: the render profile of the video frames (``reward``: fast and plain; ``viewer``: pretty).
+        drop_keys: Dict-observation keys not to record (see :func:`recorded_space`); the writer's observation
+            space must be ``recorded_space(venv.observation_space, drop_keys)``.
     """
 
     def __init__(self, venv: VecEnv, writer: RecordingWriter, version_of: Callable[[int], int] | None = None,
                  video_every: int = 0, video_camera: str | None = None, video_size: int = 192,
-                 video_fps: int | None = None, video_profile: str = "reward"):
+                 video_fps: int | None = None, video_profile: str = "reward", drop_keys: tuple[str, ...] = ()):
         super().__init__(venv)
         self.writer = writer
         self.version_of = version_of or (lambda v: int(v))
+        self.drop_keys = tuple(drop_keys)
         self.video_every = int(video_every)
         self.video_profile = video_profile
         self.video_camera = video_camera
@@ -71,7 +75,7 @@ class VecRecorder(VecEnvWrapper):
         infos = list(getattr(self.venv, "reset_infos", None) or [{} for _ in range(self.num_envs)])
         self._frames = None
         seeds, self._seeds = self._seeds, [None] * self.num_envs
-        self._pending = [(_row(obs, i), infos[i], seeds[i]) for i in range(self.num_envs)]
+        self._pending = [(_row(obs, i, self.drop_keys), infos[i], seeds[i]) for i in range(self.num_envs)]
         if self.schema is not None:
             self._start_pending(None)
         self._maybe_film()
@@ -112,7 +116,8 @@ class VecRecorder(VecEnvWrapper):
             version = self._version(info)
             done = bool(dones[i])
             truncated = done and bool(info.get("TimeLimit.truncated", False))
-            final = info["terminal_observation"] if done and "terminal_observation" in info else _row(obs, i)
+            final = (_drop(info["terminal_observation"], self.drop_keys) if done and "terminal_observation" in info
+                     else _row(obs, i, self.drop_keys))
             self.builders[i].add(self._actions[i], final, float(rewards[i]), done and not truncated, truncated, info,
                                  version)
             if done:
@@ -122,7 +127,7 @@ class VecRecorder(VecEnvWrapper):
                 self.writer.submit(self.builders[i].finish(frames, self.video_fps))
                 reset_infos = getattr(self.venv, "reset_infos", None)
                 self.builders[i].seed = None     # an auto-reset continues the env's random stream
-                self.builders[i].start(_row(obs, i), reset_infos[i] if reset_infos else {}, version)
+                self.builders[i].start(_row(obs, i, self.drop_keys), reset_infos[i] if reset_infos else {}, version)
                 if i == 0:
                     self._env0_episodes += 1
                     self._maybe_film()
@@ -150,10 +155,24 @@ class VecRecorder(VecEnvWrapper):
         self._frames = [self._frame()]
 
 
-def _row(obs: Any, i: int) -> Any:
+def _drop(obs: Any, drop: tuple[str, ...]) -> Any:
+    return {k: v for k, v in obs.items() if k not in drop} if isinstance(obs, dict) and drop else obs
+
+
+def recorded_space(space: gym.Space, drop_keys: tuple[str, ...] = ()) -> gym.Space:
+    """The observation space a recording stores: ``space`` without ``drop_keys`` (Dict spaces only).
+
+    The studio drops the memory agent's episodic memory (``mem_*``): it is the agent's state, rebuilt from the
+    ``fovea`` and ``text`` columns already recorded, and would take ~10 KB a step."""
+    if not drop_keys or not isinstance(space, gym.spaces.Dict):
+        return space
+    return gym.spaces.Dict({k: v for k, v in space.spaces.items() if k not in drop_keys})
+
+
+def _row(obs: Any, i: int, drop: tuple[str, ...] = ()) -> Any:
     if isinstance(obs, dict):
-        return {k: v[i] for k, v in obs.items()}
+        return {k: v[i] for k, v in obs.items() if k not in drop}
     return obs[i]
 
 
-__all__ = ["VecRecorder"]
+__all__ = ["VecRecorder", "recorded_space"]
