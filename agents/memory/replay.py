@@ -15,7 +15,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from agents.memory.train import TrainConfig, make_env
+from agents.memory.train import TrainConfig, act, make_env
 from agents.memory.wrappers import MOVE_NAMES, DropKeys
 from worlds.fastmap import appearance_of, appearance_rgb, appearance_words, sentence
 
@@ -87,11 +87,7 @@ def replay(model: BaseAlgorithm, agent: str, seed: int = 0, n_objects: int = 3, 
     steps = [Step(world.render(), "", info["said"], "", 0, 0.0, "")]
     state, start, done = None, np.ones(1, bool), False
     while not done:
-        if agent == "lstm":
-            action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
-            start = np.zeros(1, bool)
-        else:
-            action, _ = model.predict(obs, deterministic=deterministic)
+        action, state, start = act(model, obs, state, start, agent, deterministic)
         read, pointer = _read_of(extractor, world) if agent == "dcem" else ({}, [])
         obs, reward, terminated, truncated, info = env.step(int(action))
         done = terminated or truncated

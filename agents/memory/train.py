@@ -201,6 +201,16 @@ class EvalResult:
         return {k: round(float(v), 4) for k, v in asdict(self).items()}
 
 
+def act(model, obs, state, start, agent: str, deterministic: bool):
+    """One action of a trained agent: the LSTM agent carries its recurrent state and episode-start flag.
+    Returns ``(action, state, start)`` to pass back in on the next step."""
+    if agent == "lstm":
+        action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
+        return action, state, np.zeros(1, bool)
+    action, _ = model.predict(obs, deterministic=deterministic)
+    return action, state, start
+
+
 def evaluate(model: BaseAlgorithm, agent: str, episodes: int = 200, n_objects: int = 3,
              split: str = "heldout_names", seed: int = 10_000, deterministic: bool = False,
              memory_size: int = 160) -> EvalResult:
@@ -220,11 +230,7 @@ def evaluate(model: BaseAlgorithm, agent: str, episodes: int = 200, n_objects: i
         obs, info = env.reset(seed=seed + e)
         state, start, done, steps = None, np.ones(1, bool), False, 0
         while not done:
-            if agent == "lstm":
-                action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
-                start = np.zeros(1, bool)
-            else:
-                action, _ = model.predict(obs, deterministic=deterministic)
+            action, state, start = act(model, obs, state, start, agent, deterministic)
             obs, _, terminated, truncated, info = env.step(int(action))
             done, steps = terminated or truncated, steps + 1
         outcomes.append(info["outcome"])
