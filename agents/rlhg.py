@@ -332,6 +332,7 @@ class EvalResult:
     task_success: float            # share of episodes with all blue cylinders in the bin
     handovers: float               # per episode
     per_episode_goals: list[float] = field(default_factory=list)
+    per_episode_returns: list[float] = field(default_factory=list)
 
 
 def evaluate(policy, human: str | None, episodes: int = 20, seed: int = 10_000, deterministic: bool = True,
@@ -356,7 +357,7 @@ def evaluate(policy, human: str | None, episodes: int = 20, seed: int = 10_000, 
         handovers.append(info["events"]["handovers"])
     env.close()
     return EvalResult(human or "nobody", episodes, float(np.mean(goals)), float(np.mean(progress)),
-                      float(np.mean(returns)), float(np.mean(success)), float(np.mean(handovers)), goals)
+                      float(np.mean(returns)), float(np.mean(success)), float(np.mean(handovers)), goals, returns)
 
 
 ASSETS = Path(__file__).parents[1] / "assets"
