@@ -7,8 +7,8 @@ from that checkpoint: ``--init assets/studio_clip.pt --seed 5000 --epochs 8 --lr
 loss on unseen scenes started at 2.9 where the first had ended at 0.97 on its own: the first had overfitted
 its scenes; the fresh data lifted every held-out figure, see ``assets/studio_clip.json``).
 
-Reproducible (seeded data, seeded torch); runs on the CPU (2 cores: ~61 min for the first run on a shared machine, ~19 min for the second) or on
-a GPU when one is present. Steps:
+Reproducible (seeded data, seeded torch); runs on the CPU (2 cores: ~61 min for the first run on a shared
+machine, ~19 min for the second) or on a GPU when one is present. Steps:
 
 1. Render captioned frames (:mod:`agents.vlm.domain_data`): manipulation episodes from the ``workspace``
    camera at 96 px (the ``reward`` profile), plus the humanoid poses.
