@@ -2,13 +2,15 @@
 
 ``python -m agents.vlm.train_domain_clip [--episodes N] [--epochs E] [--init CKPT] [--out assets/studio_clip.pt]``
 
-The shipped model was made in two runs: the defaults (seed 0, 16 epochs), then 8 more epochs on fresh scenes
-from that checkpoint: ``--init assets/studio_clip.pt --seed 5000 --epochs 8 --lr 6e-4`` (the second run's
+The shipped model was made in three runs: the defaults (seed 0, 16 epochs), then twice 8 more epochs on fresh
+scenes from the previous checkpoint: ``--init assets/studio_clip.pt --seed 5000 --epochs 8 --lr 6e-4``, then
+``--init assets/studio_clip.pt --seed 10000 --epochs 8 --lr 5e-4`` (the second run's
 loss on unseen scenes started at 2.9 where the first had ended at 0.97 on its own: the first had overfitted
 its scenes; the fresh data lifted every held-out figure, see ``assets/studio_clip.json``).
 
 Reproducible (seeded data, seeded torch); runs on the CPU (2 cores: ~61 min for the first run on a shared
-machine, ~19 min for the second) or on a GPU when one is present. Steps:
+machine, ~19 min for the second on one thread, ~14 min for the third on two) or on a GPU when one is present.
+Steps:
 
 1. Render captioned frames (:mod:`agents.vlm.domain_data`): manipulation episodes from the ``workspace``
    camera at 96 px (the ``reward`` profile), plus the humanoid poses.
