@@ -45,3 +45,12 @@ def finish(name: str, results: dict, headline: dict, out: Path | None) -> None:
     path.write_text(json.dumps({**headline, "details": results, "machine": machine()}, indent=2) + "\n")
     print(f"wrote {path}")
     print(json.dumps(headline))
+
+
+def stop_quietly(session, reason: str = "benchmark done", timeout: float = 60) -> None:
+    """Stop a benchmark's training session and wait for it; a session already gone is fine."""
+    try:
+        session.stop(reason)
+        session.wait(timeout)
+    except (RuntimeError, TimeoutError):
+        pass

@@ -22,7 +22,7 @@ import torch
 
 from bench.common import finish, parser
 from bench.session import block
-from studio.recording.reader import folder_size
+from studio.recording.layout import folder_size
 from studio.runs import new_run
 from studio.spec import parse_run_config
 from studio.worker import Worker

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.common import finish, parser
+from bench.common import finish, parser, stop_quietly
 from studio.runs import new_run
 from studio.spec import RunConfig, parse_run_config
 from studio.worker import Worker
@@ -97,11 +97,7 @@ def edit_latency(root: Path, edits: int) -> dict:
         time.sleep(1.0)  # let the rows of the last edit be flushed
         steps = session.telemetry().steps
     finally:
-        try:
-            session.stop("benchmark done")
-            session.wait(60)
-        except (RuntimeError, TimeoutError):
-            pass
+        stop_quietly(session)
     apply, effect = [], []
     for (t_req, _), event in zip(requested, events):
         apply.append(event["applied_t"] - t_req)

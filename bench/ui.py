@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import finish, parser
+from bench.common import finish, parser, stop_quietly
 from studio.presets import run_config
 from studio.session import Session
 from studio.telemetry import read_table
@@ -127,11 +127,7 @@ def main(argv=None) -> dict:
                     for kind in pair:
                         windows.append(_window(kind, session, browser, url, window_s))
         finally:
-            try:
-                session.stop("benchmark done")
-                session.wait(60)
-            except (RuntimeError, TimeoutError):
-                pass
+            stop_quietly(session)
     rate = {k: [w["steps_per_s"] for w in windows if w["kind"] == k] for k in ("off", "on")}
     ratios = [on / off for on, off in zip(rate["on"], rate["off"]) if off > 0]
     watched = [w for w in windows if w["kind"] == "on"]

@@ -83,6 +83,11 @@ class RecordingPaths:
         return cls(Path(*parts[:-3]), "/".join(parts[-3:]))
 
 
+def folder_size(folder: Path) -> int:
+    """Bytes of every file under ``folder``."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
 def next_version(root: Path, world_id: str, name: str) -> str:
     """The first free ``studio/<world>/<name>-vN`` under ``root``."""
     version = 0
@@ -137,5 +142,5 @@ def minari_root(root: Path) -> Iterator[None]:
             os.environ["MINARI_DATASETS_PATH"] = old
 
 
-__all__ = ["NAMESPACE", "TRAIN", "RecordingPaths", "dataset_id", "find_recordings", "minari_root", "next_version",
-           "run_metadata", "world_slug", "world_spec"]
+__all__ = ["NAMESPACE", "TRAIN", "RecordingPaths", "dataset_id", "find_recordings", "folder_size", "minari_root",
+           "next_version", "run_metadata", "world_slug", "world_spec"]

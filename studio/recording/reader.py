@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.recording.health import Health, check
-from studio.recording.layout import RecordingPaths, find_recordings
+from studio.recording.layout import RecordingPaths, find_recordings, folder_size
 from studio.recording.writer import RecordingError
 
 
@@ -40,10 +40,6 @@ class RecordingInfo:
 def run_recordings_root(run_dir: str | os.PathLike) -> Path:
     """The Minari root inside a run folder."""
     return Path(run_dir) / "recordings"
-
-
-def folder_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def describe(paths: RecordingPaths, run_id: str = "", live: bool = False) -> RecordingInfo:

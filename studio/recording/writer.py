@@ -37,7 +37,7 @@ from typing import Any, Callable
 import gymnasium as gym
 
 from studio.recording.episodes import EpisodeRecord
-from studio.recording.layout import RecordingPaths, minari_root
+from studio.recording.layout import RecordingPaths, folder_size, minari_root
 from studio.video import encode_mp4
 
 DATA_FORMAT = "arrow"
@@ -191,7 +191,7 @@ class RecordingWriter:
         storage = self.dataset.storage
         episode_id = int(storage.total_episodes)
         storage.update_episodes([self._buffer(episode)])
-        self._size += _tree_size(self.paths.data / str(episode_id))
+        self._size += folder_size(self.paths.data / str(episode_id))
         return episode_id
 
     def _store_metadata(self) -> None:
@@ -237,10 +237,6 @@ def _copy_atomic(src: Path, dst: Path) -> None:
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
-
-
-def _tree_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 __all__ = ["DATA_FORMAT", "RecordingError", "RecordingWriter"]
