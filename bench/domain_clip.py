@@ -9,6 +9,8 @@
   ``caption_top1_poses``: the humanoid poses, held-out paraphrases, 5-way;
 * ``spearman_progress``: Spearman between the CLIP reward for the task prompt (baseline "far from", alpha 1)
   and true progress on noiseless scripted push and pick-and-place rollouts of held-out scenes, pooled;
+* ``arm_gain``: the share of the task prompt's reward of success that the arm earns alone by hovering over
+  the pad while the cube stays far (:func:`agents.vlm.domain_eval.arm_hover`; 0 is best);
 * ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
 * ``checkpoint_mb``.
 """
@@ -24,7 +26,7 @@ import torch
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES
 from agents.vlm.domain_data import HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import caption_retrieval, progress_spearman
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder
 from agents.vlm.pose_data import pose_frames
 from bench.common import finish, parser
@@ -61,6 +63,7 @@ def main(argv=None) -> dict:
                                  seed=seed)
     progress = progress_spearman(embedder.embed_images, embedder.embed_texts, n_episodes=4 if args.quick else 12,
                                  seed=seed)
+    hover = arm_hover(embedder.embed_images, embedder.embed_texts, n_episodes=4 if args.quick else 12, seed=seed)
     seconds = 1.0 if args.quick else 3.0
     headline = {
         "caption_top1_heldout": round(scenes["top1"], 3),
@@ -68,13 +71,14 @@ def main(argv=None) -> dict:
         "caption_top1_poses": round(pose_ret["top1"], 3),
         "spearman_progress": round(progress["pooled_mean_alpha1"], 3),
         "spearman_progress_alpha0": round(progress["pooled_mean_alpha0"], 3),
+        "arm_gain": round(hover["arm_gain"], 3),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
         "checkpoint_mb": round(STUDIO_CHECKPOINT.stat().st_size / 2**20, 2),
         "quick": args.quick,
     }
     details = {"retrieval_heldout_scenes": scenes, "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
-               "progress_spearman": progress, "model": embedder.name, "k_negatives": 4}
+               "progress_spearman": progress, "arm_hover": hover, "model": embedder.name, "k_negatives": 4}
     finish("domain_clip", details, headline, args.out)
     return headline
 

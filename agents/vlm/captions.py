@@ -79,11 +79,28 @@ def _swap_colour(name: str, colours: list[str]) -> list[str]:
     return [f"{c} {rest}" for c in colours if c != colour]
 
 
-def distractors(facts: Facts, colours: list[str], shapes: list[str], present: tuple[str, ...] = ()) -> list[Facts]:
-    """Every record that differs from ``facts`` in exactly one fact (the hard negatives).
+def negative_kind(facts: Facts, negative: Facts) -> str:
+    """Which fact ``negative`` changes: relation, lifted, pose, ref_colour, shape or obj_colour."""
+    if negative.pose != facts.pose:
+        return "pose"
+    if negative.relation != facts.relation:
+        return "relation"
+    if negative.lifted != facts.lifted:
+        return "lifted"
+    if negative.ref != facts.ref:
+        return "ref_colour"
+    return "shape" if negative.obj.split(" ", 1)[1] != facts.obj.split(" ", 1)[1] else "obj_colour"
+
+
+def distractors(facts: Facts, colours: list[str], shapes: list[str], present: tuple[str, ...] = (),
+                relations: dict[str, str] | None = None) -> list[Facts]:
+    """Every record that differs from ``facts`` in exactly one fact and is false of the scene (hard negatives).
 
     ``present`` names every object in the scene: a swap that names another object of the scene is left out,
-    since "the green cube is far from the pad" may well be true of that other object.
+    since "the green cube is far from the pad" may well be true of that other object. ``relations`` gives
+    object 0's relation to every other reference in the scene (``{"yellow pad": "far from"}``): a swap of
+    the reference that states a relation which holds for that reference too is left out, since "the red cube
+    is far from the yellow pad" is then as true as the caption itself.
     """
     if facts.is_pose:
         return [replace(facts, pose=p) for p in POSE_PHRASES if p != facts.pose]
@@ -95,4 +112,6 @@ def distractors(facts: Facts, colours: list[str], shapes: list[str], present: tu
     out += [replace(facts, ref=r) for r in _swap_colour(facts.ref, [c for c in colours if c != obj_colour])]
     colour, shape = facts.obj.split(" ", 1)
     out += [replace(facts, obj=f"{colour} {s}") for s in shapes if s != shape]
-    return [f for f in out if f.obj == facts.obj or f.obj not in present]
+    relations = relations or {}
+    return [f for f in out if (f.obj == facts.obj or f.obj not in present)
+            and (f.ref == facts.ref or relations.get(f.ref) != facts.relation)]

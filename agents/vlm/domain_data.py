@@ -14,7 +14,7 @@ Held-out material for honest evaluation:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +39,12 @@ class FrameSet:
     episode: np.ndarray             # episode index of each frame
     tasks: list[str]
     present: list[tuple[str, ...]]  # names of every object in each frame's scene
+    relations: list[dict[str, str]] = field(default_factory=list)   # object 0 to the other references
+    hover: np.ndarray | None = None   # x-y distance (m) from the gripper to the task's pad / reference
+
+    def relations_of(self, i: int) -> dict[str, str]:
+        """Frame ``i``'s :func:`other_relations` (empty when not recorded, e.g. humanoid frames)."""
+        return self.relations[i] if self.relations else {}
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -47,24 +53,42 @@ class FrameSet:
         """The frames where ``mask`` is true."""
         keep = np.flatnonzero(mask)
         return FrameSet(self.images[keep], [self.facts[i] for i in keep], self.progress[keep], self.episode[keep],
-                        [self.tasks[i] for i in keep], [self.present[i] for i in keep])
+                        [self.tasks[i] for i in keep], [self.present[i] for i in keep],
+                        [self.relations_of(i) for i in keep], None if self.hover is None else self.hover[keep])
+
+
+def _relation(env, ref: np.ndarray, stacked_on: bool) -> str:
+    """Object 0's relation to a pad (``stacked_on=False``) or an object's top (``True``) at ``ref``."""
+    obj = env.unwrapped.object_position(0)
+    dist = float(np.linalg.norm(obj[:2] - ref[:2]))
+    if stacked_on:
+        on = bool(dist < 0.03 and abs(obj[2] - ref[2] - 2 * HALF) < 0.015)
+    else:
+        on = dist < PAD_RADIUS
+    return "on" if on else ("next to" if dist < 0.15 else "far from")
+
+
+def _references(env) -> list[tuple[str, np.ndarray, bool]]:
+    """(name, position, stacked) of every reference object 0 can be related to; the task's own comes first."""
+    u = env.unwrapped
+    desc = u.describe()
+    if u.task == "stack":
+        return [(desc.objects[j], u.object_position(j), True) for j in range(1, len(desc.objects))]
+    return [(desc.pads[j], u.pad_position(j), False) for j in range(len(desc.pads))]
 
 
 def relation_facts(env) -> Facts:
     """The facts of the current manipulation state: object 0 against pad 0 (or object 1 when stacking)."""
     u = env.unwrapped
-    desc = u.describe()
-    obj = u.object_position(0)
-    if u.task == "stack":
-        ref_name, ref = desc.objects[1], u.object_position(1)
-        on = bool(np.linalg.norm(obj[:2] - ref[:2]) < 0.03 and abs(obj[2] - ref[2] - 2 * HALF) < 0.015)
-    else:
-        ref_name, ref = desc.pads[0], u.pad_position(0)
-        on = bool(np.linalg.norm(obj[:2] - ref[:2]) < PAD_RADIUS)
-    dist = float(np.linalg.norm(obj[:2] - ref[:2]))
-    lifted = bool(u.is_grasped(0) and obj[2] - HALF > 0.03)
-    relation = "on" if on else ("next to" if dist < 0.15 else "far from")
-    return Facts(obj=desc.objects[0], ref=ref_name, relation=relation, lifted=lifted)
+    name, ref, stacked = _references(env)[0]
+    lifted = bool(u.is_grasped(0) and u.object_position(0)[2] - HALF > 0.03)
+    return Facts(obj=u.describe().objects[0], ref=name, relation=_relation(env, ref, stacked), lifted=lifted)
+
+
+def other_relations(env) -> dict[str, str]:
+    """Object 0's relation to every other reference in the scene (the pads, or the other objects when
+    stacking), so a negative caption that swaps the reference can be checked to be false."""
+    return {name: _relation(env, ref, stacked) for name, ref, stacked in _references(env)[1:]}
 
 
 def _progress(env, start: float) -> float:
@@ -79,18 +103,47 @@ def _goal_distance(env) -> float:
     return float(np.linalg.norm(u.object_position(0)[:2] - u.goal_position()[:2]))
 
 
+class ArmWander:
+    """Drives the tool centre point to random targets, half of them above the task's pad or reference and a
+    third of those low over it, with a random gripper: the arm goes where a successful episode's arm goes
+    while the object stays put. Without such frames the arm's place predicts "on" (the scripted pushes end
+    with the gripper at the pad), and a CLIP reward learnt from them pays the arm for hovering there."""
+
+    def __init__(self, env, rng: np.random.Generator):
+        self.u, self.rng, self.target, self.grip = env.unwrapped, rng, None, 0.0
+
+    def _new_target(self) -> np.ndarray:
+        from worlds.manipulation import WORKSPACE_HIGH, WORKSPACE_LOW
+
+        if self.rng.random() < 0.5:
+            goal = self.u.goal_position()
+            z = self.rng.uniform(0.03, 0.08) if self.rng.random() < 0.33 else self.rng.uniform(0.08, 0.25)
+            return np.array([*(goal[:2] + self.rng.normal(0, 0.03, 2)), z])
+        return self.rng.uniform(WORKSPACE_LOW + [0, 0, 0.03], WORKSPACE_HIGH)
+
+    def __call__(self) -> np.ndarray:
+        arrived = self.target is not None and np.linalg.norm(self.target - self.u.tcp_position()) < 0.02
+        if self.target is None or arrived or self.rng.random() < 0.03:
+            self.target, self.grip = self._new_target(), float(self.rng.uniform(-1, 1))
+        delta = (self.target - self.u.tcp_position()) / self.u.max_delta
+        return np.append(np.clip(delta, -1, 1), self.grip)
+
+
 def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, every: int = 3,
                         random_fraction: float = 0.15, noise: float = 0.3, size: int = 96,
-                        tasks: tuple[str, ...] = ("push", "pick_place", "stack")) -> FrameSet:
+                        tasks: tuple[str, ...] = ("push", "pick_place", "stack"),
+                        wander_fraction: float = 0.0) -> FrameSet:
     """Render ``n_episodes`` episodes (tasks in turn) and keep every ``every``-th frame with its facts.
 
     ``heldout=False`` skips scenes containing :data:`HELDOUT_OBJECT`; ``heldout=True`` uses the evaluation
     seed range and keeps every scene. Episodes are seeded ``seed + i`` (plus the offset when held out), so
-    the set is reproducible.
+    the set is reproducible. With ``wander_fraction > 0``, that share of episodes is played by
+    :class:`ArmWander` instead of the scripted controller, and in as many of the others the arm wanders off
+    once the task succeeds (so "on" is seen with the arm anywhere).
     """
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0))
     envs = {}
-    images, facts, progress, episode, task_names, present = [], [], [], [], [], []
+    images, facts, progress, episode, task_names, present, relations, hover = [], [], [], [], [], [], [], []
     i = 0
     while i < n_episodes:
         task = tasks[i % len(tasks)]
@@ -103,21 +156,29 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
         env_seed = int(seed + i + (EVAL_SEED_OFFSET if heldout else 0) + 7919 * n_objects)
         env.reset(seed=env_seed)
         u = env.unwrapped
-        if not heldout and HELDOUT_OBJECT in u.describe().objects:
-            seed += 104729           # another scene for the same slot, so the episode count holds
+        if not heldout and (HELDOUT_OBJECT in u.describe().objects
+                            or EVAL_SEED_OFFSET <= env_seed < EVAL_SEED_OFFSET + 100_000):
+            seed += 104729           # another scene for the same slot (never an evaluation seed), so the count holds
             continue
         controller = ScriptedController(env)
         random_policy = rng.random() < random_fraction
+        # Drawn only when asked for, so sets made without wandering are the frames they always were.
+        wander_now = wander_fraction > 0 and rng.random() < wander_fraction
+        wander_after = wander_fraction > 0 and rng.random() < wander_fraction
+        wander = ArmWander(env, rng) if wander_now or wander_after else None
         start = _goal_distance(env)
         offset = int(rng.integers(0, every))
-        done, t = False, 0
+        done, t, succeeded = False, 0, False
         while not done:
             if random_policy:
                 action = rng.uniform(-1, 1, 4)
+            elif wander_now or (wander_after and succeeded):
+                action = wander()
             else:
                 action = controller() + rng.normal(0, noise, 4) * [1, 1, 1, 0]
-            _, _, term, trunc, _ = env.step(np.clip(action, -1, 1))
+            _, _, term, trunc, info = env.step(np.clip(action, -1, 1))
             done = term or trunc
+            succeeded = succeeded or bool(info.get("is_success", False))
             if (t + offset) % every == 0:
                 images.append(env.render())
                 facts.append(relation_facts(env))
@@ -125,12 +186,14 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
                 episode.append(i)
                 task_names.append(task)
                 present.append(tuple(u.describe().objects))
+                relations.append(other_relations(env))
+                hover.append(float(np.linalg.norm(u.tcp_position()[:2] - _references(env)[0][1][:2])))
             t += 1
         i += 1
     for env in envs.values():
         env.close()
     return FrameSet(np.stack(images), facts, np.array(progress, np.float32), np.array(episode), task_names,
-                    present)
+                    present, relations, np.array(hover, np.float32))
 
 
 def concat(*sets: FrameSet) -> FrameSet:
@@ -141,4 +204,5 @@ def concat(*sets: FrameSet) -> FrameSet:
         offset += int(s.episode.max()) + 1 if len(s) else 0
     return FrameSet(np.concatenate([s.images for s in sets]), [f for s in sets for f in s.facts],
                     np.concatenate([s.progress for s in sets]), np.concatenate(episodes),
-                    [t for s in sets for t in s.tasks], [p for s in sets for p in s.present])
+                    [t for s in sets for t in s.tasks], [p for s in sets for p in s.present],
+                    [s.relations_of(i) for s in sets for i in range(len(s))])

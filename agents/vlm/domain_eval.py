@@ -1,14 +1,20 @@
 """Honest measurements of a CLIP model on the studio's scenes (used by training and by ``bench.domain_clip``).
 
 * :func:`caption_retrieval`: for each held-out frame, its true caption against ``k`` hard negatives that
-  each change exactly one fact (relation, lifted or not, object colour, object shape, reference colour);
-  top-1 accuracy. With ``k = 4`` chance is 20%.
+  each change exactly one fact (relation, lifted or not, object colour, object shape, reference colour) and
+  are false of the scene; top-1 accuracy. With ``k = 4`` chance is 20%. ``by_negative_kind`` gives, per kind
+  of changed fact, how often the true caption beat that negative (pairwise; chance 50%).
 * :func:`progress_spearman`: scripted push and pick-and-place rollouts on held-out seeds; Spearman rank
   correlation between the CLIP reward for the task prompt ("the red cube is on the blue pad", baseline "the
   red cube is far from the blue pad", alpha 0 and 1) and true task progress (1 - object-to-goal distance /
   start distance), pooled over all frames of all episodes, and the mean of the per-episode correlations.
 
-Both take plain callables (frames -> embeddings, texts -> embeddings), so any model can be measured.
+* :func:`arm_hover`: can the arm alone earn the reward? Held-out push scenes where an
+  :class:`~agents.vlm.domain_data.ArmWander` arm hovers over the pad and roams while the cube stays far from
+  it, against scripted pushes that end with the cube on the pad: the share of the reward of success that
+  hovering earns (``arm_gain``, 0 is a reward the arm cannot fake).
+
+All take plain callables (frames -> embeddings, texts -> embeddings), so any model can be measured.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from agents.vlm.captions import Facts, caption, distractors
+from agents.vlm.captions import Facts, caption, distractors, negative_kind
 from agents.vlm.domain_data import FrameSet, manipulation_frames
 from worlds.manipulation import COLORS, SHAPES
 
@@ -55,22 +61,29 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     img = embed_images(frames.images)
     colours, shapes = list(COLORS), list(SHAPES)
     candidates: list[list[str]] = []
-    for facts, present in zip(frames.facts, frames.present):
-        negatives = distractors(facts, colours, shapes, present)
+    kinds: list[list[str]] = []
+    for i, (facts, present) in enumerate(zip(frames.facts, frames.present)):
+        negatives = distractors(facts, colours, shapes, present, frames.relations_of(i))
         chosen = [negatives[j] for j in rng.choice(len(negatives), size=min(k, len(negatives)), replace=False)]
         template = templates[rng.integers(len(templates))]
         candidates.append([caption(f, template) for f in [facts, *chosen]])
+        kinds.append([negative_kind(facts, f) for f in chosen])
     unique = sorted({c for cands in candidates for c in cands})
     index = {c: i for i, c in enumerate(unique)}
     txt = embed_texts(unique)
-    correct = np.array([np.argmax(txt[[index[c] for c in cands]] @ img[i]) == 0
-                        for i, cands in enumerate(candidates)])
+    scores = [txt[[index[c] for c in cands]] @ img[i] for i, cands in enumerate(candidates)]
+    correct = np.array([s[0] > s[1:].max(initial=-np.inf) for s in scores])   # strict: a tie is not a success
+    pairwise: dict[str, list[bool]] = {}
+    for s, ks in zip(scores, kinds):
+        for score, kind in zip(s[1:], ks):
+            pairwise.setdefault(kind, []).append(bool(s[0] > score))
     by_relation = {}
     for rel in ("on", "next to", "far from"):
         mask = np.array([f.relation == rel for f in frames.facts])
         if mask.any():
             by_relation[rel] = float(correct[mask].mean())
-    return {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation}
+    return {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation,
+            "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())}}
 
 
 def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12,
@@ -101,3 +114,44 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
     for name in ("alpha0", "alpha1"):
         out[f"pooled_mean_{name}"] = float(np.mean([out[t][name]["pooled"] for t in tasks]))
     return out
+
+
+def _task_reward(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet) -> np.ndarray:
+    """The VLM-RM reward (alpha 1, up to a constant) of each frame for its own task prompt."""
+    img = embed_images(frames.images)
+    goals = [caption(Facts(obj=f.obj, ref=f.ref, relation="on"), GOAL_TEMPLATE) for f in frames.facts]
+    bases = [caption(Facts(obj=f.obj, ref=f.ref, relation="far from"), GOAL_TEMPLATE) for f in frames.facts]
+    unique = sorted(set(goals) | set(bases))
+    txt = embed_texts(unique)
+    index = {g: i for i, g in enumerate(unique)}
+    g, b = txt[[index[x] for x in goals]], txt[[index[x] for x in bases]]
+    return np.einsum("nd,nd->n", img - g, (g - b) / np.linalg.norm(g - b, axis=1, keepdims=True))
+
+
+def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0) -> dict:
+    """How much of the task reward the arm earns alone, on held-out push scenes.
+
+    ``arm_gain``: (90th percentile of the reward of frames whose arm hovers within 6 cm of the pad in x-y
+    while the cube is still far from it) minus (median reward of the scripted pushes' first frames), over
+    (median reward of the frames with the cube on the pad) minus the same first-frame median. 0: hovering
+    earns nothing; 1: as much as success. An agent rewarded by CLIP finds the hover long before it finds the
+    push when this is high.
+    ``auc``: the probability that a cube-on-pad frame outscores an arm-only frame.
+    """
+    wander = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
+                                 tasks=("push",), wander_fraction=1.0)
+    far = np.array([f.relation == "far from" for f in wander.facts])
+    hover = far & (wander.hover < 0.06)
+    scripted = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
+                                   tasks=("push",))
+    on = np.array([f.relation == "on" for f in scripted.facts])
+    first = np.r_[True, scripted.episode[1:] != scripted.episode[:-1]]
+    r_wander = _task_reward(embed_images, embed_texts, wander)
+    r_scripted = _task_reward(embed_images, embed_texts, scripted)
+    r_on, r_first, r_hover = r_scripted[on], r_scripted[first], r_wander[hover]
+    gap = float(np.median(r_on) - np.median(r_first))
+    wins = (r_on[:, None] > r_wander[far][None, :]).mean() + 0.5 * (r_on[:, None] == r_wander[far][None, :]).mean()
+    # The 90th percentile, not the median: an agent finds and keeps the best hover, not the typical one.
+    gain = float((np.percentile(r_hover, 90) - np.median(r_first)) / gap) if len(r_hover) else float("nan")
+    return {"arm_gain": gain, "auc": float(wins), "hover_frames": int(hover.sum()), "on_frames": int(on.sum()),
+            "first_frames": int(first.sum())}

@@ -1,23 +1,37 @@
 """Train the studio CLIP: a small open_clip model fitted contrastively to captioned renders of the studio.
 
-``python -m agents.vlm.train_domain_clip [--episodes N] [--epochs E] [--init CKPT] [--out assets/studio_clip.pt]``
+``python -m agents.vlm.train_domain_clip [--episodes N] [--epochs E] [--rounds R] [--init CKPT] [--out PATH]``
 
-The shipped model was made in three runs: the defaults (seed 0, 16 epochs), then twice 8 more epochs on fresh
-scenes from the previous checkpoint: ``--init assets/studio_clip.pt --seed 5000 --epochs 8 --lr 6e-4``, then
-``--init assets/studio_clip.pt --seed 10000 --epochs 8 --lr 5e-4`` (the second run's
-loss on unseen scenes started at 2.9 where the first had ended at 0.97 on its own: the first had overfitted
-its scenes; the fresh data lifted every held-out figure, see ``assets/studio_clip.json``).
+The shipped model was made in runs, each continuing the previous checkpoint; ``assets/studio_clip.json``
+records every run's configuration under ``continued_from`` (the sidecar of ``--init`` is folded in
+automatically). The first three (``--seed 0``, 16 epochs; then ``--init ... --seed 5000 --epochs 8 --lr
+6e-4`` and ``--seed 10000 --epochs 8 --lr 5e-4``) used one hard negative per image and 600 episodes; the
+first had overfitted its scenes (its loss on unseen scenes started at 2.9 where its own ended at 0.97).
+Later runs use what that taught: many more scenes (``--episodes 3000 --every 6``), fresh scenes every round
+(``--rounds``), three hard negatives per image of different kinds, and left-right mirroring. Run 4:
+``--init assets/studio_clip.pt --seed 20000 --episodes 3000 --every 6 --epochs 6 --lr 5e-4
+--hard-negatives 3 --flip``; run 5: the same data options with ``--seed 30000 --epochs 1 --rounds 3 --lr
+4e-4 --poses-per-class 600``; run 6: ``--seed 50000 --rounds 2 --lr 3e-4 --wander 0.3 --workers 2`` and
+the rest as run 5. Run 6 also had the two fixes that runs 4 and 5 lacked: negatives never name the held-out
+object (runs 4-5 had taught "purple cylinder" as a caption that is never true, and its top-1 fell), and
+arm-wandering episodes (``--wander``), because the pushes had taught that an arm over the pad means "on".
+Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
+every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
-Reproducible (seeded data, seeded torch); runs on the CPU (2 cores: ~61 min for the first run on a shared
-machine, ~19 min for the second on one thread, ~14 min for the third on two) or on a GPU when one is present.
+Reproducible (seeded data, seeded torch; the frames do not depend on ``--workers``); runs on the CPU
+(2 cores: 15 to 60 minutes a run, see each run's ``train_minutes_including_rendering``) or on a GPU when one
+is present.
+
 Steps:
 
 1. Render captioned frames (:mod:`agents.vlm.domain_data`): manipulation episodes from the ``workspace``
    camera at 96 px (the ``reward`` profile), plus the humanoid poses.
 2. Train ``studio-clip-tiny`` (:mod:`agents.vlm.model_configs`) with a multi-positive contrastive loss: every
    caption in the batch that states the same facts as an image's own is a positive for it, so duplicate
-   captions are not pushed apart, and each image brings one hard negative (its caption with one fact changed). Each epoch draws a fresh training paraphrase per frame; frames are jittered
-   by a few pixels and in brightness (never in hue: colour is what captions talk about).
+   captions are not pushed apart, and each image brings ``--hard-negatives`` hard negatives (its caption
+   with one fact changed, each a different kind of fact, never one that is true of the scene). Each epoch
+   draws a fresh training paraphrase per frame; frames are jittered by a few pixels and in brightness
+   (never in hue: colour is what captions talk about) and, with ``--flip``, mirrored.
 3. Measure on held-out scenes, paraphrases and a held-out colour/shape combination
    (:mod:`agents.vlm.domain_eval`), then save fp16 weights (loadable by
    ``open_clip.create_model_and_transforms("studio-clip-tiny", pretrained=path)``) and a JSON sidecar with
@@ -38,9 +52,9 @@ import torch
 import torch.nn.functional as F
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, TRAIN_TEMPLATES, \
-    caption, distractors
-from agents.vlm.domain_data import FrameSet, concat, manipulation_frames
-from agents.vlm.domain_eval import caption_retrieval, progress_spearman
+    caption, distractors, negative_kind
+from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet, concat, manipulation_frames
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
 from agents.vlm.model_configs import STUDIO_CLIP, register
 from worlds.manipulation import COLORS, SHAPES
 
@@ -55,9 +69,14 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return (x - MEAN) / STD
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, shift: int = 3) -> torch.Tensor:
-    """Random translation by up to ``shift`` pixels (edge padding) and brightness x[0.9, 1.1]."""
+def augment(x: torch.Tensor, gen: torch.Generator, shift: int = 3, flip: bool = False) -> torch.Tensor:
+    """Random translation by up to ``shift`` pixels (edge padding), brightness x[0.9, 1.1] and, with ``flip``,
+    a left-right mirror of half the images (the captions never say left or right, and the ``workspace``
+    camera looks straight down the table's middle, so a mirrored scene is another true scene)."""
     n, _, h, w = x.shape
+    if flip:
+        mirror = torch.rand(n, generator=gen) < 0.5
+        x = torch.where(mirror[:, None, None, None], x.flip(3), x)
     padded = F.pad(x, (shift, shift, shift, shift), mode="replicate")
     dx, dy = torch.randint(0, 2 * shift + 1, (2,), generator=gen).tolist()
     x = padded[:, :, dy:dy + h, dx:dx + w]
@@ -94,8 +113,6 @@ class Embedders:
 
 def evaluate(emb: Embedders, heldout: FrameSet, heldout_poses: FrameSet | None, seed: int) -> dict:
     """Held-out caption retrieval (seen and held-out paraphrases), held-out object, progress correlation."""
-    from agents.vlm.domain_data import HELDOUT_OBJECT
-
     result = {
         "retrieval_heldout_scenes_train_templates": caption_retrieval(emb.images, emb.texts, heldout,
                                                                       TRAIN_TEMPLATES, seed=seed),
@@ -112,28 +129,57 @@ def evaluate(emb: Embedders, heldout: FrameSet, heldout_poses: FrameSet | None, 
         result["retrieval_poses_train_templates"] = caption_retrieval(
             emb.images, emb.texts, heldout_poses, POSE_TRAIN_TEMPLATES, k=4, seed=seed + 4)
     result["progress_spearman"] = progress_spearman(emb.images, emb.texts, seed=seed)
+    result["arm_hover"] = arm_hover(emb.images, emb.texts, seed=seed)
     return result
+
+
+CHUNK_EPISODES = 250         # episodes rendered per task of the rendering pool
+CHUNK_SEED_STRIDE = 100_003   # seed distance between chunks (and rounds): their scenes do not repeat
+
+
+def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0) -> FrameSet:
+    return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander)
+
+
+def render_training_set(episodes: int, seed: int, every: int, poses_per_class: int, workers: int = 1,
+                        round_index: int = 0, wander: float = 0.0) -> FrameSet:
+    """Fresh captioned training frames: ``episodes`` manipulation episodes in chunks of
+    :data:`CHUNK_EPISODES` (chunk ``k`` of round ``r`` seeded ``seed + (1000 r + k) * CHUNK_SEED_STRIDE``,
+    so the frames are the same whatever ``workers`` is), rendered by ``workers`` processes, plus the humanoid
+    poses."""
+    sizes = [min(CHUNK_EPISODES, episodes - k) for k in range(0, episodes, CHUNK_EPISODES)]
+    jobs = [(n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander) for k, n in enumerate(sizes)]
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing
+
+        # spawn, not fork: each worker makes its own GL context, and no torch threads are inherited.
+        with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+            parts = pool.starmap(_render_chunk, jobs)
+    else:
+        parts = [_render_chunk(*job) for job in jobs]
+    poses = pose_frames(poses_per_class, seed + round_index * CHUNK_SEED_STRIDE)
+    return concat(*parts, *([poses] if poses is not None else []))
 
 
 def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
-          init: Path | None = None, log=print) -> dict:
-    """Render data, train, evaluate, save; return the metadata written beside the checkpoint."""
+          init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
+          rounds: int = 1, workers: int = 1, wander: float = 0.0, log=print) -> dict:
+    """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
+
+    With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
+    under one learning-rate schedule: a frame seen once generalises better than a frame seen many times (a
+    model trained 16 epochs on 600 scenes had overfitted them), and rendering costs less than training.
+    """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
 
-    log(f"rendering {episodes} training episodes ...")
-    parts = [manipulation_frames(episodes, seed)]
-    poses = pose_frames(poses_per_class, seed)
-    if poses is not None:
-        parts.append(poses)
-    data = concat(*parts)
     heldout = manipulation_frames(eval_episodes, seed, heldout=True)
     heldout_poses = pose_frames(max(poses_per_class // 8, 20), seed, heldout=True)
-    log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
+    check_set = heldout.subset(np.arange(len(heldout)) % 4 == 0)
 
     register()
     model = open_clip.create_model(STUDIO_CLIP)
@@ -142,25 +188,32 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         log(f"initialised from {init}")
     model = model.to(device)
     tokenizer = open_clip.get_tokenizer(STUDIO_CLIP)
-    images = to_tensor(data.images)
     fact_ids: dict = {}
 
     def fact_id(f) -> int:
         return fact_ids.setdefault(f, len(fact_ids))
 
-    labels = torch.tensor([fact_id(f) for f in data.facts])
     colours, shapes = list(COLORS), list(SHAPES)
 
-    def hard_negative(f, present, rng):
-        options = distractors(f, colours, shapes, present)
-        return options[rng.integers(len(options))]
-    templates = [POSE_TRAIN_TEMPLATES if f.is_pose else TRAIN_TEMPLATES for f in data.facts]
+    def draw_negatives(data: FrameSet, i: int, rng) -> list:
+        """``hard_negatives`` captions' facts for frame ``i``, each changing a different kind of fact (relation,
+        lifted, object colour, shape, reference colour) when it can: drawn uniformly over the options, the
+        rare kinds (shape, lifted) would hardly ever be trained."""
+        # Never a caption that names the held-out object: a text seen only as a negative is learnt as "never
+        # true", which is the opposite of holding it out (it had pushed the held-out object's top-1 down).
+        options = [f for f in distractors(data.facts[i], colours, shapes, data.present[i], data.relations_of(i))
+                   if HELDOUT_OBJECT not in (f.obj, f.ref)]
+        by_kind: dict[str, list] = {}
+        for f in options:
+            by_kind.setdefault(negative_kind(data.facts[i], f), []).append(f)
+        kinds = list(by_kind)
+        out = [by_kind[kinds[j]][rng.integers(len(by_kind[kinds[j]]))]
+               for j in rng.permutation(len(kinds))[:hard_negatives]]
+        rest = [f for f in options if f not in out] or options or [data.facts[i]]
+        while len(out) < hard_negatives:        # fewer kinds than asked (poses: one kind): other options
+            out.append(rest[rng.integers(len(rest))])
+        return out
 
-    steps_per_epoch = math.ceil(len(data) / batch_size)
-    total = steps_per_epoch * epochs
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1, betas=(0.9, 0.98))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / (0.05 * total)) * 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))))
     token_cache: dict[str, torch.Tensor] = {}
 
     def tokens(texts: list[str]) -> torch.Tensor:
@@ -170,36 +223,57 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 token_cache[t] = tok
         return torch.stack([token_cache[t] for t in texts])
 
-    model.train()
-    for epoch in range(epochs):
-        perm = torch.randperm(len(data), generator=gen)
-        losses = []
-        for b in range(steps_per_epoch):
-            idx = perm[b * batch_size:(b + 1) * batch_size]
-            chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
-            texts = [caption(data.facts[i], t) for i, t in zip(idx.tolist(), chosen)]
-            # One hard negative per image: its caption with exactly one fact changed (NegCLIP-style), so the
-            # model must learn relations and bindings, not only which colours are in the picture.
-            negatives = [hard_negative(data.facts[i], data.present[i], rng) for i in idx.tolist()]
-            texts += [caption(f, t) for f, t in zip(negatives, chosen)]
-            text_labels = torch.cat([labels[idx], torch.tensor([fact_id(f) for f in negatives])])
-            x = augment(images[idx], gen).to(device)
-            img = F.normalize(model.encode_image(x), dim=-1)
-            txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
-            logits = model.logit_scale.exp() * img @ txt.T                       # (B, 2B)
-            same = (labels[idx][:, None] == text_labels[None, :]).float().to(device)
-            n = len(idx)
-            loss = 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
-                          + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True)
-                                      * F.log_softmax(logits[:, :n], 0), 0).mean())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, math.log(100))
-            losses.append(loss.item())
-        log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f} ({time.time() - started:.0f} s)")
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.1, betas=(0.9, 0.98))
+    sched, total, train_frames = None, 0, 0
+    for round_index in range(rounds):
+        log(f"round {round_index + 1}/{rounds}: rendering {episodes} training episodes ...")
+        data = render_training_set(episodes, seed, every, poses_per_class, workers, round_index, wander)
+        train_frames += len(data)
+        log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
+        labels = torch.tensor([fact_id(f) for f in data.facts])
+        templates = [POSE_TRAIN_TEMPLATES if f.is_pose else TRAIN_TEMPLATES for f in data.facts]
+        steps_per_epoch = math.ceil(len(data) / batch_size)
+        if sched is None:       # one warm-up and cosine over every round (rounds are about the same size)
+            total = steps_per_epoch * epochs * rounds
+            sched = torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda s: min(1.0, (s + 1) / (0.05 * total)) * 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))))
+        model.train()
+        for epoch in range(epochs):
+            perm = torch.randperm(len(data), generator=gen)
+            losses = []
+            for b in range(steps_per_epoch):
+                idx = perm[b * batch_size:(b + 1) * batch_size]
+                chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
+                texts = [caption(data.facts[i], t) for i, t in zip(idx.tolist(), chosen)]
+                # Hard negatives: the image's caption with exactly one fact changed (NegCLIP-style), so the
+                # model must learn relations and bindings, not only which colours are in the picture.
+                negatives = [f for i in idx.tolist() for f in draw_negatives(data, i, rng)]
+                texts += [caption(f, t) for f, t in zip(negatives, [c for c in chosen for _ in range(hard_negatives)])]
+                text_labels = torch.cat([labels[idx], torch.tensor([fact_id(f) for f in negatives])])
+                x = augment(to_tensor(data.images[idx.numpy()]), gen, flip=flip).to(device)
+                img = F.normalize(model.encode_image(x), dim=-1)
+                txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
+                logits = model.logit_scale.exp() * img @ txt.T       # (B, B * (1 + hard_negatives))
+                same = (labels[idx][:, None] == text_labels[None, :]).float().to(device)
+                n = len(idx)
+                loss = 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
+                              + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True)
+                                          * F.log_softmax(logits[:, :n], 0), 0).mean())
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                with torch.no_grad():
+                    model.logit_scale.clamp_(0, math.log(100))
+                losses.append(loss.item())
+            # A small held-out check each epoch (held-out scenes and paraphrases), so a run can be watched.
+            model.eval()
+            emb = Embedders(model, tokenizer, device)
+            check = caption_retrieval(emb.images, emb.texts, check_set, HELDOUT_TEMPLATES, seed=seed)
+            model.train()
+            log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}, held-out top-1 "
+                f"{check['top1']:.3f} {check['by_negative_kind']} ({time.time() - started:.0f} s)")
+        del data
 
     model.eval()
     train_minutes = (time.time() - started) / 60
@@ -211,10 +285,16 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         "model": STUDIO_CLIP, "checkpoint": out.name, "checkpoint_mb": round(out.stat().st_size / 2**20, 2),
         "device": device, "train_minutes_including_rendering": round(train_minutes, 1),
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-                   "init": None if init is None else Path(init).name,
-                   "poses_per_class": poses_per_class, "train_frames": len(data), "heldout_frames": len(heldout)},
+                   "init": None if init is None else Path(init).name, "every": every,
+                   "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
+                   "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
+    if init is not None and Path(init).with_suffix(".json").is_file():
+        # Provenance: the run this one continued, and the runs that one continued, as their sidecars say.
+        parent = json.loads(Path(init).with_suffix(".json").read_text())
+        meta["continued_from"] = {k: parent[k] for k in ("train_minutes_including_rendering", "config",
+                                                         "continued_from") if k in parent}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     log(json.dumps(meta["metrics"], indent=1))
     return meta
@@ -231,13 +311,23 @@ def main(argv=None) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint (continue training)")
+    p.add_argument("--every", type=int, default=3, help="keep every n-th frame of each rendered episode")
+    p.add_argument("--hard-negatives", type=int, default=1, help="one-fact-changed captions per image")
+    p.add_argument("--flip", action="store_true", help="mirror half the images left-right (augmentation)")
+    p.add_argument("--rounds", type=int, default=1, help="render fresh episodes this many times, epochs each")
+    p.add_argument("--workers", type=int, default=1, help="rendering processes (the frames do not depend on it)")
+    p.add_argument("--wander", type=float, default=0.0,
+                   help="share of episodes whose arm wanders (over the pad too) instead of doing the task")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.quick:
-        train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device)
+        train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
+              every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
+              wander=a.wander)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
-              device=a.device, init=a.init)
+              device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
+              rounds=a.rounds, workers=a.workers, wander=a.wander)
 
 
 if __name__ == "__main__":

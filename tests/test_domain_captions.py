@@ -1,0 +1,92 @@
+"""The studio CLIP's captions, hard negatives and honest measurements (agents.vlm.captions, domain_data,
+domain_eval): negatives must be false of the scene, and the retrieval score must reward only real evidence."""
+
+from __future__ import annotations
+
+from worlds import gl  # noqa: F401
+
+import numpy as np
+import pytest
+
+from agents.vlm.captions import HELDOUT_TEMPLATES, RELATIONS, TRAIN_TEMPLATES, Facts, caption, distractors, \
+    negative_kind
+from agents.vlm.domain_data import FrameSet, manipulation_frames
+from agents.vlm.domain_eval import caption_retrieval, spearman
+from worlds.manipulation import COLORS, SHAPES
+
+FACTS = Facts(obj="red cube", ref="blue pad", relation="far from")
+
+
+def _fields(f: Facts) -> tuple:
+    return (f.obj.split()[0], f.obj.split()[1], f.ref, f.relation, f.lifted)
+
+
+def test_every_negative_changes_exactly_one_fact_and_is_named_by_its_kind():
+    negatives = distractors(FACTS, list(COLORS), list(SHAPES))
+    assert len(negatives) == len(set(negatives)) > 10
+    kinds = set()
+    for n in negatives:
+        changed = sum(a != b for a, b in zip(_fields(FACTS), _fields(n)))
+        assert changed == 1, n
+        kinds.add(negative_kind(FACTS, n))
+    assert kinds == {"relation", "lifted", "obj_colour", "shape", "ref_colour"}
+
+
+def test_a_negative_that_is_true_of_the_scene_is_left_out():
+    # The red cube is far from the blue pad AND far from the yellow pad: "far from the yellow pad" is true.
+    negatives = distractors(FACTS, list(COLORS), list(SHAPES), present=("red cube", "green cube"),
+                            relations={"yellow pad": "far from", "orange pad": "on"})
+    refs = {n.ref for n in negatives if n.relation == FACTS.relation and n.obj == FACTS.obj}
+    assert "yellow pad" not in refs            # as true as the caption itself
+    assert "orange pad" in refs                # the cube is on the orange pad, not far from it: false
+    assert "purple pad" in refs                # no such pad: false
+    assert all(n.obj != "green cube" for n in negatives)    # may be true of the other object
+
+
+def test_frames_record_the_relation_to_every_other_reference():
+    frames = manipulation_frames(2, 0, every=25, tasks=("push",), random_fraction=0.0)
+    assert len(frames) > 4 and len(frames.relations) == len(frames)
+    for i in range(len(frames)):
+        n_objects = len(frames.present[i])
+        rel = frames.relations_of(i)
+        assert len(rel) == n_objects - 1 and set(rel.values()) <= set(RELATIONS)
+        assert frames.facts[i].ref not in rel
+    assert frames.subset(np.arange(len(frames)) < 2).relations == frames.relations[:2]
+
+
+def _fake_frames(facts: list[Facts]) -> FrameSet:
+    n = len(facts)
+    images = np.zeros((n, 2, 2, 3), np.uint8)
+    images[:, 0, 0, 0] = np.arange(n)           # the "pixels" say which frame this is
+    return FrameSet(images, facts, np.zeros(n, np.float32), np.arange(n), ["push"] * n, [("red cube",)] * n)
+
+
+def _facts_embedder(facts: list[Facts], templates):
+    """An oracle: an image embeds as its facts, a caption as the facts it states."""
+    every = sorted({x for f in facts for x in [f, *distractors(f, list(COLORS), list(SHAPES))]}, key=repr)
+    index = {f: i for i, f in enumerate(every)}
+    text_to_fact = {caption(f, t): index[f] for f in every for t in templates}
+    eye = np.eye(len(every))
+    return (lambda images: eye[[index[facts[int(k)]] for k in images[:, 0, 0, 0]]],
+            lambda texts: eye[[text_to_fact[t] for t in texts]])
+
+
+def test_retrieval_is_perfect_for_an_oracle_and_at_zero_for_a_model_that_sees_nothing():
+    facts = [Facts(obj=f"{c} {s}", ref="blue pad", relation=r, lifted=lift)
+             for c in ("red", "green") for s in SHAPES for r in RELATIONS for lift in (False, True)]
+    frames = _fake_frames(facts)
+    images, texts = _facts_embedder(facts, HELDOUT_TEMPLATES)
+    result = caption_retrieval(images, texts, frames, HELDOUT_TEMPLATES, k=4)
+    assert result["top1"] == 1.0 and set(result["by_negative_kind"].values()) == {1.0}
+    # Every caption scored the same: ties are failures, not wins for the caption listed first.
+    blind = caption_retrieval(lambda im: np.ones((len(im), 3)), lambda tx: np.ones((len(tx), 3)), frames,
+                              TRAIN_TEMPLATES, k=4)
+    assert blind["top1"] == 0.0
+
+
+def test_spearman_matches_its_definition_with_ties():
+    # By hand: ranks (0, 1.5, 1.5, 3) against (0, 1, 2, 3): 4.5 / sqrt(4.5 * 5).
+    by_hand = 4.5 / np.sqrt(22.5)
+    assert spearman(np.array([1.0, 2.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(by_hand)
+    x = np.random.default_rng(0).normal(size=30)
+    assert spearman(x, np.exp(x)) == pytest.approx(1.0) and spearman(x, -x ** 3) == pytest.approx(-1.0)
