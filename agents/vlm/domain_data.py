@@ -21,7 +21,7 @@ import numpy as np
 import worlds
 from agents.scripted import ScriptedController
 from agents.vlm.captions import Facts
-from worlds.manipulation import HALF, PAD_RADIUS
+from worlds.manipulation import HALF, PAD_RADIUS, WORKSPACE_HIGH, WORKSPACE_LOW
 
 CAMERA = "workspace"
 HELDOUT_OBJECT = "purple cylinder"
@@ -113,8 +113,6 @@ class ArmWander:
         self.u, self.rng, self.target, self.grip = env.unwrapped, rng, None, 0.0
 
     def _new_target(self) -> np.ndarray:
-        from worlds.manipulation import WORKSPACE_HIGH, WORKSPACE_LOW
-
         if self.rng.random() < 0.5:
             goal = self.u.goal_position()
             z = self.rng.uniform(0.03, 0.08) if self.rng.random() < 0.33 else self.rng.uniform(0.08, 0.25)

@@ -93,18 +93,7 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
     for task in tasks:
         frames = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
                                      tasks=(task,))
-        img = embed_images(frames.images)
-        goals = [caption(Facts(obj=f.obj, ref=f.ref, relation="on"), GOAL_TEMPLATE) for f in frames.facts]
-        bases = [caption(Facts(obj=f.obj, ref=f.ref, relation="far from"), GOAL_TEMPLATE) for f in frames.facts]
-        unique = sorted(set(goals) | set(bases))
-        txt = embed_texts(unique)
-        index = {g: i for i, g in enumerate(unique)}
-        g = txt[[index[x] for x in goals]]
-        b = txt[[index[x] for x in bases]]
-        # alpha = 0: cosine with the goal prompt. alpha = 1: VLM-RM's projection onto the baseline-to-goal
-        # direction, which (up to a per-scene constant) is the image's coordinate along that direction.
-        rewards = {"alpha0": np.einsum("nd,nd->n", img, g),
-                   "alpha1": np.einsum("nd,nd->n", img - g, (g - b) / np.linalg.norm(g - b, axis=1, keepdims=True))}
+        rewards = _task_rewards(embed_images, embed_texts, frames)
         out[task] = {"frames": int(len(frames))}
         for name, reward in rewards.items():
             per_episode = [spearman(reward[frames.episode == e], frames.progress[frames.episode == e])
@@ -116,8 +105,12 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
     return out
 
 
-def _task_reward(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet) -> np.ndarray:
-    """The VLM-RM reward (alpha 1, up to a constant) of each frame for its own task prompt."""
+def _task_rewards(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet) -> dict[str, np.ndarray]:
+    """Each frame's reward for its own task prompt ("on" against the baseline "far from"), up to a constant.
+
+    ``alpha0``: cosine with the goal prompt. ``alpha1``: VLM-RM's projection onto the baseline-to-goal
+    direction, which (up to a per-scene constant) is the image's coordinate along that direction.
+    """
     img = embed_images(frames.images)
     goals = [caption(Facts(obj=f.obj, ref=f.ref, relation="on"), GOAL_TEMPLATE) for f in frames.facts]
     bases = [caption(Facts(obj=f.obj, ref=f.ref, relation="far from"), GOAL_TEMPLATE) for f in frames.facts]
@@ -125,7 +118,8 @@ def _task_reward(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: Fra
     txt = embed_texts(unique)
     index = {g: i for i, g in enumerate(unique)}
     g, b = txt[[index[x] for x in goals]], txt[[index[x] for x in bases]]
-    return np.einsum("nd,nd->n", img - g, (g - b) / np.linalg.norm(g - b, axis=1, keepdims=True))
+    return {"alpha0": np.einsum("nd,nd->n", img, g),
+            "alpha1": np.einsum("nd,nd->n", img - g, (g - b) / np.linalg.norm(g - b, axis=1, keepdims=True))}
 
 
 def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0) -> dict:
@@ -146,8 +140,8 @@ def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: in
                                    tasks=("push",))
     on = np.array([f.relation == "on" for f in scripted.facts])
     first = np.r_[True, scripted.episode[1:] != scripted.episode[:-1]]
-    r_wander = _task_reward(embed_images, embed_texts, wander)
-    r_scripted = _task_reward(embed_images, embed_texts, scripted)
+    r_wander = _task_rewards(embed_images, embed_texts, wander)["alpha1"]
+    r_scripted = _task_rewards(embed_images, embed_texts, scripted)["alpha1"]
     r_on, r_first, r_hover = r_scripted[on], r_scripted[first], r_wander[hover]
     gap = float(np.median(r_on) - np.median(r_first))
     wins = (r_on[:, None] > r_wander[far][None, :]).mean() + 0.5 * (r_on[:, None] == r_wander[far][None, :]).mean()
