@@ -132,26 +132,55 @@ def make_venv(reward: str, algo: str, n_envs: int, seed: int):
     return VecStandardizeReward(venv, WARMUP) if reward == "clip" else venv
 
 
-def evaluate(model, venv, episodes: int, seed: int) -> float:
+def evaluate(model, venv, episodes: int, seed: int, film=None) -> dict:
     """Ground-truth success rate of the deterministic policy on fresh seeds (observations normalised as in
-    training when a VecNormalize did so, statistics frozen)."""
+    training when a VecNormalize did so, statistics frozen), and where things end up: how far the cube moved,
+    and the gripper's and the cube's final x-y distance to the pad (a policy that parks the gripper over the
+    pad without touching the cube shows here). With ``film`` (a path without suffix), the first three
+    episodes are filmed from the agent's camera at 192 px: ``film``.mp4 and a contact sheet ``film``.png."""
     normalize = venv.normalize_obs if isinstance(venv, VecNormalize) else (lambda o: o)
-    env = worlds.make("studio/Push-v0", render_mode=None, **WORLD)
-    wins = 0
+    env = worlds.make("studio/Push-v0", render_mode="rgb_array" if film else None,
+                      **{**WORLD, **({"width": 192, "height": 192} if film else {})})
+    wins, moved, tcp_pad, cube_pad, frames = 0, [], [], [], []
     for k in range(episodes):
         obs, _ = env.reset(seed=seed + 10_000 + k)
-        done = False
+        u = env.unwrapped
+        start = u.object_position(0)[:2]
+        done, shots = False, []
         while not done:
+            if film and k < 3:
+                shots.append(env.render())
             action, _ = model.predict(normalize(obs[None]), deterministic=True)
             obs, _, term, trunc, info = env.step(action[0])
             done = term or trunc
+        pad = u.pad_position(0)[:2]
+        moved.append(np.linalg.norm(u.object_position(0)[:2] - start))
+        tcp_pad.append(np.linalg.norm(u.tcp_position()[:2] - pad))
+        cube_pad.append(np.linalg.norm(u.object_position(0)[:2] - pad))
         wins += info["is_success"]
+        frames.append(shots)
     env.close()
-    return wins / episodes
+    if film:
+        _film(frames[:3], film)
+    cm = lambda xs: round(100 * float(np.mean(xs)), 1)      # noqa: E731
+    return {"success_rate": round(wins / episodes, 3), "cube_moved_cm": cm(moved),
+            "final_gripper_to_pad_cm": cm(tcp_pad), "final_cube_to_pad_cm": cm(cube_pad)}
+
+
+def _film(episodes: list[list[np.ndarray]], path) -> None:
+    """An mp4 of the episodes one after another and a PNG with 8 evenly spaced frames of each (one row each)."""
+    import imageio.v2 as imageio
+
+    episodes = [e for e in episodes if e]
+    if not episodes:
+        return
+    imageio.mimsave(f"{path}.mp4", [f for e in episodes for f in e], fps=25)
+    rows = [np.concatenate([e[i] for i in np.linspace(0, len(e) - 1, 8).astype(int)], axis=1) for e in episodes]
+    imageio.imwrite(f"{path}.png", np.concatenate(rows, axis=0))
 
 
 def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps: int | None = None,
-          algo: str = "sac", report=None, follow=None, leader_done=None) -> dict:
+          algo: str = "sac", report=None, follow=None, leader_done=None, save=None) -> dict:
     torch.manual_seed(seed)
     if algo == "sac":
         venv = make_venv(reward, algo, SAC_ENVS, seed)
@@ -164,12 +193,16 @@ def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps:
     model.learn(total_timesteps=10**9, callback=budget)
     wall = (time.time() - start) / 60
     venv.training = False
-    success = evaluate(model, venv, eval_episodes, seed)
+    film = save / f"clip_push_{reward}" if save else None
+    if save:        # the trained policy, for a look afterwards (SB3's own zip format; written by this bench)
+        save.mkdir(parents=True, exist_ok=True)
+        model.save(save / f"clip_push_{reward}_policy.zip")
+    final = evaluate(model, venv, eval_episodes, seed, film=film)
     curve = np.array(budget.curve) if budget.curve else np.zeros((0, 3))
     last = curve[-200:, 2].mean() if len(curve) else 0.0
     scale = {"mean": round(venv.mean, 5), "std": round(venv.std, 5)} if isinstance(venv, VecStandardizeReward) else None
     venv.close()
-    return {"reward_standardisation": scale, "success_rate": round(float(success), 3),
+    return {"reward_standardisation": scale, **final,
             "env_steps": int(model.num_timesteps),
             "wall_minutes": round(wall, 1), "steps_per_s": round(model.num_timesteps / (wall * 60), 1),
             "minutes_waiting_for_the_other_run": round(budget.waited / 60, 1),
@@ -201,22 +234,23 @@ def plot(results: dict, path, algo: str) -> None:
     plt.close(fig)
 
 
-def _reference_process(queue, minutes, seed, episodes, algo, follow, leader_done) -> None:
+def _reference_process(queue, minutes, seed, episodes, algo, follow, leader_done, save) -> None:
     torch.set_num_threads(1)
-    queue.put(train("reference", minutes, seed, episodes, algo=algo, follow=follow, leader_done=leader_done))
+    queue.put(train("reference", minutes, seed, episodes, algo=algo, follow=follow, leader_done=leader_done,
+                    save=save))
 
 
-def _side_by_side(minutes: float, seed: int, episodes: int, algo: str) -> tuple[dict, dict]:
+def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save) -> tuple[dict, dict]:
     """The CLIP run here and the reference in a spawned process, in step (see :class:`Budget`)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     steps, leader_done, queue = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
-    follower = ctx.Process(target=_reference_process, args=(queue, minutes, seed, episodes, algo, steps, leader_done),
+    follower = ctx.Process(target=_reference_process, args=(queue, minutes, seed, episodes, algo, steps, leader_done, save),
                            daemon=True)
     follower.start()
     try:
-        clip = train("clip", minutes, seed, episodes, algo=algo, report=steps)
+        clip = train("clip", minutes, seed, episodes, algo=algo, report=steps, save=save)
     finally:
         leader_done.set()
     reference = queue.get()
@@ -232,22 +266,29 @@ def main(argv=None) -> dict:
     p.add_argument("--parallel", action="store_true",
                    help="run the reference in a second process at the same time (one core each); it waits "
                         "whenever it is ahead of the CLIP run, so both get the same environment steps")
+    p.add_argument("--save", action="store_true",
+                   help="keep both trained policies and film three evaluation episodes of each "
+                        "(bench/results/clip_push_{clip,reference}*.{zip,mp4,png})")
     args = p.parse_args(argv)
     torch.set_num_threads(1)        # env stepping, rendering and the learner share 2 cores; see bench/reward.py
     minutes = 0.3 if args.quick else args.minutes
     episodes = 5 if args.quick else 50
+    save = (RESULTS / "quick" if args.quick else RESULTS) if args.save else None
     if args.parallel:
-        clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo)
+        clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo, save)
     else:
-        clip = train("clip", minutes, args.seed, episodes, algo=args.algo)
+        clip = train("clip", minutes, args.seed, episodes, algo=args.algo, save=save)
         # The reference runs faster (no rendering or CLIP), so give it the same number of environment steps
         # the CLIP agent got (capped by the same wall-clock budget): the comparison is per step.
-        reference = train("reference", minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo)
+        reference = train("reference", minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo,
+                          save=save)
     results = {"clip": clip, "reference": reference}
     if not args.quick:
         plot(results, RESULTS / "clip_push.png", args.algo)
-    headline = {k: clip[k] for k in ("success_rate", "env_steps", "wall_minutes", "device")}
-    headline["reference"] = {k: reference[k] for k in ("success_rate", "env_steps", "wall_minutes", "device")}
+    keys = ("success_rate", "env_steps", "wall_minutes", "device", "cube_moved_cm", "final_gripper_to_pad_cm",
+            "final_cube_to_pad_cm")
+    headline = {k: clip[k] for k in keys}
+    headline["reference"] = {k: reference[k] for k in keys}
     headline.update(algo=args.algo, parallel=args.parallel, prompt=GOAL, baseline=BASELINE, alpha=ALPHA,
                     quick=args.quick)
     finish("clip_push", results, headline, args.out)

@@ -1,6 +1,7 @@
 """The shipped studio CLIP, measured on data it never saw.
 
-``python -m bench.domain_clip [--quick]`` loads ``assets/studio_clip.pt`` through the studio's real loader
+``python -m bench.domain_clip [--quick] [--checkpoint PATH]`` loads ``assets/studio_clip.pt`` (or a
+candidate checkpoint, to measure it before shipping it) through the studio's real loader
 (:class:`agents.vlm.embedder.ClipEmbedder`) and measures:
 
 * ``caption_top1_heldout``: caption retrieval top-1 on held-out scenes (a separate seed range) with held-out
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from worlds import gl  # noqa: F401
 
@@ -27,7 +29,8 @@ import torch
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES
 from agents.vlm.domain_data import HELDOUT_OBJECT, manipulation_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
-from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder
+from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
+from agents.vlm.model_configs import STUDIO_CLIP, register
 from agents.vlm.pose_data import pose_frames
 from bench.common import finish, parser
 
@@ -47,10 +50,14 @@ def embeds_per_s(embedder, threads: int, seconds: float) -> float:
 
 
 def main(argv=None) -> dict:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    if not STUDIO_CHECKPOINT.is_file():
-        raise SystemExit(f"{STUDIO_CHECKPOINT} is missing: train it with `python -m agents.vlm.train_domain_clip`")
-    embedder = default_embedder(device="cpu")
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", type=Path, default=STUDIO_CHECKPOINT,
+                   help="a studio-clip-tiny checkpoint (default: the shipped one)")
+    args = p.parse_args(argv)
+    if not args.checkpoint.is_file():
+        raise SystemExit(f"{args.checkpoint} is missing: train it with `python -m agents.vlm.train_domain_clip`")
+    register()
+    embedder = ClipEmbedder(STUDIO_CLIP, pretrained=args.checkpoint, device="cpu")
     n_eval = 15 if args.quick else 60
     seed = 1          # not the training run's evaluation seed: a second, independent held-out draw
     heldout = manipulation_frames(n_eval, seed, heldout=True)
@@ -74,11 +81,12 @@ def main(argv=None) -> dict:
         "arm_gain": round(hover["arm_gain"], 3),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
-        "checkpoint_mb": round(STUDIO_CHECKPOINT.stat().st_size / 2**20, 2),
+        "checkpoint_mb": round(args.checkpoint.stat().st_size / 2**20, 2),
         "quick": args.quick,
     }
     details = {"retrieval_heldout_scenes": scenes, "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
-               "progress_spearman": progress, "arm_hover": hover, "model": embedder.name, "k_negatives": 4}
+               "progress_spearman": progress, "arm_hover": hover, "model": embedder.name,
+               "checkpoint": args.checkpoint.name, "k_negatives": 4}
     finish("domain_clip", details, headline, args.out)
     return headline
 

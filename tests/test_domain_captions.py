@@ -8,8 +8,9 @@ from worlds import gl  # noqa: F401
 import numpy as np
 import pytest
 
-from agents.vlm.captions import HELDOUT_TEMPLATES, RELATIONS, TRAIN_TEMPLATES, Facts, caption, distractors, \
-    negative_kind
+from agents.vlm.captions import FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, HELDOUT_WORDS, \
+    POSE_HELDOUT_TEMPLATES, POSE_PHRASES, RELATIONS, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, \
+    draw_decoration, filler_words, negative_kind
 from agents.vlm.domain_data import FrameSet, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, spearman
 from worlds.manipulation import COLORS, SHAPES
@@ -90,3 +91,37 @@ def test_spearman_matches_its_definition_with_ties():
     assert spearman(np.array([1.0, 2.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(by_hand)
     x = np.random.default_rng(0).normal(size=30)
     assert spearman(x, np.exp(x)) == pytest.approx(1.0) and spearman(x, -x ** 3) == pytest.approx(-1.0)
+
+
+def _words(text: str) -> set[str]:
+    return set(text.replace(",", " ").replace(".", " ").split())
+
+
+def test_decorations_never_use_a_held_out_word_or_a_word_that_states_a_fact():
+    import open_clip
+
+    words = filler_words(open_clip.get_tokenizer("ViT-B-32").encoder)
+    assert len(words) > 1000
+    heldout = set().union(*(_words(t.format(obj="", rel="", ref="")) for t in HELDOUT_TEMPLATES),
+                          *(_words(t.format(pose="")) for t in POSE_HELDOUT_TEMPLATES))
+    trained = set().union(*(_words(t.format(obj="", rel="", ref="")) for t in TRAIN_TEMPLATES))
+    assert heldout - trained <= HELDOUT_WORDS       # every word only the held-out templates use is listed
+    facts = set(COLORS) | set(SHAPES) | {w for r in RELATIONS for w in r.split()} | {"lifted", "above", "near"}
+    facts |= {w for p in POSE_PHRASES.values() for w in _words(p)} - {"the", "in", "doing"}   # no fact in those
+    fillers = set(words).union(*(_words(f) for f in FILLER_PREFIXES + FILLER_SUFFIXES))
+    assert not fillers & (facts | HELDOUT_WORDS)
+
+
+def test_a_decoration_wraps_a_caption_and_its_negative_alike():
+    import open_clip
+
+    words = filler_words(open_clip.get_tokenizer("ViT-B-32").encoder)
+    rng = np.random.default_rng(0)
+    assert all(draw_decoration(rng, words, p=0.0) == ("", "") for _ in range(20))
+    decorations = [draw_decoration(rng, words, p=1.0) for _ in range(200)]
+    assert all(prefix for prefix, _ in decorations) and any(suffix for _, suffix in decorations)
+    positive, negative = caption(FACTS, TRAIN_TEMPLATES[0]), caption(distractors(FACTS, ["red", "blue"], ["cube"])[0],
+                                                                      TRAIN_TEMPLATES[0])
+    for d in decorations:
+        a, b = decorate(positive, d), decorate(negative, d)
+        assert positive in a and negative in b and a.replace(positive, "") == b.replace(negative, "")

@@ -5,7 +5,10 @@ turns it into words with one of several paraphrase templates, and :func:`distrac
 fact to make the hard negatives of the caption-retrieval test.
 
 Templates are split: ``TRAIN_TEMPLATES`` are used for training, ``HELDOUT_TEMPLATES`` only for evaluation
-(held-out paraphrases).
+(held-out paraphrases). Training captions may also be *decorated* (:func:`draw_decoration`): filler words
+before and after the description, some of them random words of the tokenizer's vocabulary, so that the text
+tower learns to read the facts and to ignore the words around them. No decoration uses a word of the held-out
+templates (:data:`HELDOUT_WORDS`), so the held-out paraphrases stay unseen.
 
 Manipulation relations (object 0 against its reference: pad 0, or object 1 in ``stack``):
 
@@ -49,6 +52,56 @@ POSE_PHRASES = {
 }
 POSE_TRAIN_TEMPLATES = ("a humanoid robot {pose}", "humanoid robot {pose}", "a photo of a humanoid robot {pose}")
 POSE_HELDOUT_TEMPLATES = ("a robot that is {pose}",)
+
+# Words that carry facts (or could: other colours, shapes, places, negations) never come from the random
+# filler, nor do the words of the held-out templates that the training templates lack.
+HELDOUT_WORDS = frozenset({"there", "robot", "table", "with", "that"})
+FACT_WORDS = frozenset("""
+    red green blue yellow purple orange pink white black gray grey brown cyan magenta violet gold silver colour
+    color cube cubes cylinder cylinders sphere spheres ball balls box block blocks square circle round cone pad
+    pads on onto off next to far from near above below under over beside behind between inside outside into in
+    top atop left right front back away close beneath underneath upon across along around
+    against toward towards nearby adjacent lifted lift held holding gripper not no never none nothing without
+    nor one two three humanoid standing stand kneeling kneel arms arm raised seated sitting meditating lotus
+    position practicing gymnastics side splits lying ground up down both
+    """.split()) | HELDOUT_WORDS
+FILLER_PREFIXES = ("a photo of", "an image of", "a picture showing", "a render of", "a scene where", "we see",
+                   "it shows", "a view of", "a snapshot of", "here", "the camera sees", "look,", "this is")
+FILLER_SUFFIXES = (".", "in the picture", "in the image", "in this scene", "right now", "at the moment")
+
+
+def filler_words(vocabulary, limit: int = 8000) -> list[str]:
+    """Whole-word, alphabetic tokens among the first ``limit`` of a BPE ``vocabulary`` (open_clip's
+    ``SimpleTokenizer.encoder`` keys, most frequent merges first), less :data:`FACT_WORDS`."""
+    words = [t[:-4] for t in list(vocabulary)[:limit] if t.endswith("</w>")]
+    return [w for w in words if w.isascii() and w.isalpha() and len(w) > 2 and w not in FACT_WORDS]
+
+
+def draw_decoration(rng, words: list[str], p: float = 0.5) -> tuple[str, str]:
+    """A random ``(prefix, suffix)`` of filler (or ``("", "")`` with probability ``1 - p``). The prefix is a
+    filler phrase, one to three random ``words``, or both; the suffix (one time in three) a filler phrase or a
+    random word. Drawn once per image, it decorates the image's caption and its hard negatives alike, so the
+    filler never tells them apart."""
+    if rng.random() >= p:
+        return "", ""
+    kind = rng.integers(3)
+    random_words = " ".join(words[i] for i in rng.integers(len(words), size=rng.integers(1, 4)))
+    phrase = FILLER_PREFIXES[rng.integers(len(FILLER_PREFIXES))]
+    prefix = (phrase, random_words, f"{phrase} {random_words}")[kind]
+    suffix = ""
+    if rng.random() < 1 / 3:
+        suffix = FILLER_SUFFIXES[rng.integers(len(FILLER_SUFFIXES))] if rng.random() < 0.5 \
+            else words[rng.integers(len(words))]
+    return prefix, suffix
+
+
+def decorate(text: str, decoration: tuple[str, str]) -> str:
+    """``text`` with a :func:`draw_decoration` prefix and suffix around it."""
+    prefix, suffix = decoration
+    text = f"{prefix} {text}" if prefix else text
+    if suffix:
+        text = text + suffix if suffix == "." else f"{text} {suffix}"
+    return text
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, TRAIN_TEMPLATES, \
-    caption, distractors, negative_kind
+    caption, decorate, distractors, draw_decoration, filler_words, negative_kind
 from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet, concat, manipulation_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
 from agents.vlm.model_configs import STUDIO_CLIP, register
@@ -164,7 +164,7 @@ def render_training_set(episodes: int, seed: int, every: int, poses_per_class: i
 def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
-          rounds: int = 1, workers: int = 1, wander: float = 0.0, log=print) -> dict:
+          rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -188,6 +188,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         log(f"initialised from {init}")
     model = model.to(device)
     tokenizer = open_clip.get_tokenizer(STUDIO_CLIP)
+    words = filler_words(tokenizer.encoder)
     fact_ids: dict = {}
 
     def fact_id(f) -> int:
@@ -218,6 +219,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
 
     def tokens(texts: list[str]) -> torch.Tensor:
         missing = [t for t in texts if t not in token_cache]
+        if len(token_cache) > 500_000:      # decorated captions are mostly unique: bound the cache
+            token_cache.clear()
         if missing:
             for t, tok in zip(missing, tokenizer(missing)):
                 token_cache[t] = tok
@@ -244,11 +247,15 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             for b in range(steps_per_epoch):
                 idx = perm[b * batch_size:(b + 1) * batch_size]
                 chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
-                texts = [caption(data.facts[i], t) for i, t in zip(idx.tolist(), chosen)]
+                decorations = [draw_decoration(rng, words, decorate_p) for _ in chosen] if decorate_p else \
+                    [("", "")] * len(chosen)
+                texts = [decorate(caption(data.facts[i], t), d) for i, t, d in zip(idx.tolist(), chosen, decorations)]
                 # Hard negatives: the image's caption with exactly one fact changed (NegCLIP-style), so the
-                # model must learn relations and bindings, not only which colours are in the picture.
+                # model must learn relations and bindings, not only which colours are in the picture. They
+                # share the image's template and decoration: only the changed fact tells them apart.
                 negatives = [f for i in idx.tolist() for f in draw_negatives(data, i, rng)]
-                texts += [caption(f, t) for f, t in zip(negatives, [c for c in chosen for _ in range(hard_negatives)])]
+                texts += [decorate(caption(f, t), d) for f, (t, d) in
+                          zip(negatives, [(c, d) for c, d in zip(chosen, decorations) for _ in range(hard_negatives)])]
                 text_labels = torch.cat([labels[idx], torch.tensor([fact_id(f) for f in negatives])])
                 x = augment(to_tensor(data.images[idx.numpy()]), gen, flip=flip).to(device)
                 img = F.normalize(model.encode_image(x), dim=-1)
@@ -287,6 +294,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                    "init": None if init is None else Path(init).name, "every": every,
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
+                   "decorate": decorate_p,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -318,16 +326,18 @@ def main(argv=None) -> None:
     p.add_argument("--workers", type=int, default=1, help="rendering processes (the frames do not depend on it)")
     p.add_argument("--wander", type=float, default=0.0,
                    help="share of episodes whose arm wanders (over the pad too) instead of doing the task")
+    p.add_argument("--decorate", type=float, default=0.0,
+                   help="share of training captions wrapped in filler words (some random), so paraphrases generalise")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
-              wander=a.wander)
+              wander=a.wander, decorate_p=a.decorate)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
-              rounds=a.rounds, workers=a.workers, wander=a.wander)
+              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate)
 
 
 if __name__ == "__main__":
