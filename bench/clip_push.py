@@ -1,7 +1,7 @@
 """Learning that counts: SAC on ``push`` rewarded by one CLIP prompt and nothing else, judged by ground truth.
 
-``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo]`` trains two agents with the same
-settings, each for the same wall-clock budget on the CPU:
+``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo] [--parallel] [--save]`` trains two agents
+with the same settings, each for the same wall-clock budget on the CPU:
 
 * ``clip``: the reward is the studio CLIP's VLM-RM reward for the goal prompt "the red cube is on the blue
   pad" against the baseline "the red cube is far from the blue pad" (alpha 1), from the 96 px ``workspace``
@@ -17,8 +17,11 @@ even with the dense reward (0% after 442k steps), while SAC with the dense rewar
 Colours are fixed (red cube, blue pad) so one prompt describes every episode; positions are random. Both are
 judged by the world's ground-truth ``is_success`` at the end of each training episode (the learning curve)
 and over 50 evaluation episodes of the final deterministic policy. Writes ``bench/results/clip_push.json``
-and a learning-curve plot ``bench/results/clip_push.png``.
-Headline keys: ``success_rate``, ``env_steps``, ``wall_minutes``, ``device`` and ``reference``.
+and a learning-curve plot ``bench/results/clip_push.png``. The evaluation also records where things end up
+(``cube_moved_cm``, ``final_gripper_to_pad_cm``, ``final_cube_to_pad_cm``), and ``--save`` keeps both trained
+agents and films three evaluation episodes of each (:mod:`bench.clip_push_probe` reads the CLIP agent back).
+Headline keys: ``success_rate``, ``env_steps``, ``wall_minutes``, ``device``, the three distances and
+``reference``.
 """
 
 from __future__ import annotations
