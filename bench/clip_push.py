@@ -135,6 +135,21 @@ def make_venv(reward: str, algo: str, n_envs: int, seed: int):
     return VecStandardizeReward(venv, WARMUP) if reward == "clip" else venv
 
 
+def play(env, model, seed: int, render: bool = False, normalize=lambda o: o):
+    """One episode of ``model``'s deterministic policy from ``env.reset(seed=seed)``: returns the frames (the
+    first and one after each step, when ``render``), the last ``info`` and the cube's starting x-y."""
+    obs, _ = env.reset(seed=seed)
+    start = env.unwrapped.object_position(0)[:2]
+    frames, done = [env.render()] if render else [], False
+    while not done:
+        action, _ = model.predict(normalize(obs[None]), deterministic=True)
+        obs, _, term, trunc, info = env.step(action[0])
+        done = term or trunc
+        if render:
+            frames.append(env.render())
+    return frames, info, start
+
+
 def evaluate(model, venv, episodes: int, seed: int, film=None) -> dict:
     """Ground-truth success rate of the deterministic policy on fresh seeds (observations normalised as in
     training when a VecNormalize did so, statistics frozen), and where things end up: how far the cube moved,
@@ -146,16 +161,8 @@ def evaluate(model, venv, episodes: int, seed: int, film=None) -> dict:
                       **{**WORLD, **({"width": 192, "height": 192} if film else {})})
     wins, moved, tcp_pad, cube_pad, frames = 0, [], [], [], []
     for k in range(episodes):
-        obs, _ = env.reset(seed=seed + 10_000 + k)
+        shots, info, start = play(env, model, seed + 10_000 + k, render=bool(film) and k < 3, normalize=normalize)
         u = env.unwrapped
-        start = u.object_position(0)[:2]
-        done, shots = False, []
-        while not done:
-            if film and k < 3:
-                shots.append(env.render())
-            action, _ = model.predict(normalize(obs[None]), deterministic=True)
-            obs, _, term, trunc, info = env.step(action[0])
-            done = term or trunc
         pad = u.pad_position(0)[:2]
         moved.append(np.linalg.norm(u.object_position(0)[:2] - start))
         tcp_pad.append(np.linalg.norm(u.tcp_position()[:2] - pad))

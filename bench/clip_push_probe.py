@@ -25,7 +25,7 @@ import worlds
 from agents.scripted import run_episode
 from agents.vlm.clip_reward import vlm_rm_reward
 from agents.vlm.embedder import default_embedder
-from bench.clip_push import ALPHA, BASELINE, GOAL, WORLD
+from bench.clip_push import ALPHA, BASELINE, GOAL, WORLD, play
 from bench.common import RESULTS, finish, parser
 
 POLICY = RESULTS / "clip_push_clip_policy.zip"
@@ -52,19 +52,11 @@ def main(argv=None) -> dict:
     start, end, moved, wins, scripted_end, scripted_wins = [], [], [], [], [], []
     for k in range(episodes):
         seed = 20_000 + k          # not the seeds bench.clip_push trained or evaluated on
-        obs, _ = env.reset(seed=seed)
-        u = env.unwrapped
-        cube = u.object_position(0)[:2]
-        frames, done = [env.render()], False
-        while not done:
-            action, _ = model.predict(obs[None], deterministic=True)
-            obs, _, term, trunc, info = env.step(action[0])
-            done = term or trunc
-            frames.append(env.render())
+        frames, info, cube = play(env, model, seed, render=True)
         r = reward(frames)
         start.append(r[0])
         end.append(r[-20:].mean())
-        moved.append(np.linalg.norm(u.object_position(0)[:2] - cube))
+        moved.append(np.linalg.norm(env.unwrapped.object_position(0)[:2] - cube))
         wins.append(info["is_success"])
         ok, _, frames = run_episode(env, seed, render=True)
         scripted_end.append(reward(frames)[-5:].mean())

@@ -203,4 +203,5 @@ def concat(*sets: FrameSet) -> FrameSet:
     return FrameSet(np.concatenate([s.images for s in sets]), [f for s in sets for f in s.facts],
                     np.concatenate([s.progress for s in sets]), np.concatenate(episodes),
                     [t for s in sets for t in s.tasks], [p for s in sets for p in s.present],
-                    [s.relations_of(i) for s in sets for i in range(len(s))])
+                    [s.relations_of(i) for s in sets for i in range(len(s))],
+                    None if any(s.hover is None for s in sets) else np.concatenate([s.hover for s in sets]))

@@ -252,6 +252,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             for b in range(steps_per_epoch):
                 idx = perm[b * batch_size:(b + 1) * batch_size]
                 chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
+                # Not drawn at all without --decorate, so runs made before it keep their random stream.
                 decorations = [draw_decoration(rng, words, decorate_p) for _ in chosen] if decorate_p else \
                     [("", "")] * len(chosen)
                 texts = [decorate(caption(data.facts[i], t), d) for i, t, d in zip(idx.tolist(), chosen, decorations)]
