@@ -125,3 +125,13 @@ def test_a_decoration_wraps_a_caption_and_its_negative_alike():
     for d in decorations:
         a, b = decorate(positive, d), decorate(negative, d)
         assert positive in a and negative in b and a.replace(positive, "") == b.replace(negative, "")
+
+
+@pytest.mark.parametrize("flag,value", [("--decorate", "1.5"), ("--wander", "-0.1"), ("--decorate", "nan")])
+def test_the_trainer_refuses_a_share_outside_0_to_1_before_rendering_anything(flag, value, capsys):
+    from agents.vlm.train_domain_clip import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([flag, value])
+    assert exit_info.value.code == 2
+    assert f"{flag} {value}" in capsys.readouterr().err

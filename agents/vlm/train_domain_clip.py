@@ -336,6 +336,10 @@ def main(argv=None) -> None:
                    help="share of training captions wrapped in filler words (some random), so paraphrases generalise")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
+    for name in ("wander", "decorate"):
+        value = getattr(a, name)
+        if not 0.0 <= value <= 1.0:      # also catches NaN
+            p.error(f"--{name} {value} is a share of episodes or captions: give a number from 0 to 1")
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
