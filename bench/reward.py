@@ -66,23 +66,24 @@ def studio_pipeline(embedder: ClipEmbedder, seconds: float, n_envs: int = 8, win
     return steps / elapsed
 
 
-def naive_pipeline(model, preprocess, tokenizer, seconds: float, size: int = 224) -> float:
-    """Reward-steps/s, one frame at a time at ``size`` px under MuJoCo's default visuals."""
+def naive_pipeline(model, preprocess, tokenizer, seconds: float, size: int = 224, device: str = "cpu") -> float:
+    """Reward-steps/s, one frame at a time at ``size`` px under MuJoCo's default visuals (``model`` on
+    ``device``, float32)."""
     env = worlds.make("studio/Push-v0", render_mode=None, colors=["red"], pad_colors=["blue"])
     env.reset(seed=0)
     u = env.unwrapped
     renderer = ProfileRenderer(u.model, get_profile("default").sized(size, size))
     with torch.no_grad():
-        goal = torch.nn.functional.normalize(model.encode_text(tokenizer(GOAL)), dim=-1).numpy()
-        base = torch.nn.functional.normalize(model.encode_text(tokenizer(BASELINE)), dim=-1).numpy()
+        goal = torch.nn.functional.normalize(model.encode_text(tokenizer(GOAL).to(device)), dim=-1).cpu().numpy()
+        base = torch.nn.functional.normalize(model.encode_text(tokenizer(BASELINE).to(device)), dim=-1).cpu().numpy()
     rng = np.random.default_rng(0)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 4))
         frame = renderer.render(u.data, "workspace")
         with torch.no_grad():
-            emb = model.encode_image(preprocess(Image.fromarray(frame)).unsqueeze(0))
-        emb = torch.nn.functional.normalize(emb, dim=-1).numpy()
+            emb = model.encode_image(preprocess(Image.fromarray(frame)).unsqueeze(0).to(device))
+        emb = torch.nn.functional.normalize(emb, dim=-1).cpu().numpy()
         vlm_rm_reward(emb, goal, base, alpha=0.5)
         steps += 1
         if term or trunc:

@@ -90,7 +90,7 @@ def test_batched_preprocessing_matches_open_clip_pil_transform(embedder, frames)
 
 def test_embeddings_are_normalised_float32_and_chunking_changes_nothing(checkpoint, embedder, frames):
     imgs = np.concatenate([frames["64x64"]] * 4)  # 8 frames
-    small = ClipEmbedder(STUDIO_CLIP, pretrained=str(checkpoint[0]), batch_size=3)
+    small = ClipEmbedder(STUDIO_CLIP, pretrained=str(checkpoint[0]), batch_size=3, device="cpu")   # as `embedder`
     a, b = embedder.embed_images(imgs), small.embed_images(imgs)
     assert a.dtype == np.float32 and a.shape == (8, 128)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
@@ -130,7 +130,7 @@ def test_default_embedder_is_the_studio_clip():
 
 
 def test_unbatchable_resize_modes_fall_back_to_the_pil_transform(checkpoint, frames):
-    e = ClipEmbedder(STUDIO_CLIP, pretrained=str(checkpoint[0]))
+    e = ClipEmbedder(STUDIO_CLIP, pretrained=str(checkpoint[0]), device="cpu")   # the PIL transform's device
     e._resize_mode = "longest"  # as some open_clip models configure; not batched here
     imgs = frames["96x128"]
     expected = torch.stack([e.preprocess(Image.fromarray(f)) for f in imgs])
