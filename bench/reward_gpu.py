@@ -25,11 +25,12 @@ laptop run never overwrites the GPU figures). Headline keys: ``vitb32_reward_ste
 
 Measured on one H100 with 16 cores (``--configs 15x1 30x1 14x8``, in ``bench/results/reward_gpu.json``):
 ViT-B-32 3,543 reward-steps/s at best (target 5,000, missed), 42x the naive pipeline on the same GPU; the
-studio CLIP 4,726. What limits it is the GPU's rendering of many small frames from separate GL contexts, not
-the cores or the model: 15 and 30 rendering processes give the same total (4,714 and 4,726 with the studio
-CLIP, whose embedding keeps the main process only 9-22% busy), and at 224 px the CUDA work and the GL
-contexts share the GPU by time slices. The next lever is fewer contexts: one per process rendering all of
-its environments into one framebuffer with one read-back.
+studio CLIP 4,726. The rendering workers are the limit, not the model: with the studio CLIP the main process
+is only 9-22% busy embedding, yet 15 and 30 rendering processes give the same total (4,714 and 4,726), 314
+and 157 steps/s each, where one process alone stepped and rendered 462/s at 224 px. Whether the 16 cores or
+the GPU's time-slicing of 15-30 GL contexts (beside the CUDA work) saturates first, these runs did not
+separate. The levers are cheaper steps: one GL context per process rendering all its environments with one
+read-back, and fewer physics substeps per step (20 now).
 """
 
 from __future__ import annotations

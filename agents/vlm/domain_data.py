@@ -15,6 +15,7 @@ Held-out material for honest evaluation:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -130,14 +131,17 @@ class ArmWander:
 def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, every: int = 3,
                         random_fraction: float = 0.15, noise: float = 0.3, size: int = 96,
                         tasks: tuple[str, ...] = ("push", "pick_place", "stack"),
-                        wander_fraction: float = 0.0) -> FrameSet:
+                        wander_fraction: float = 0.0, actor: Callable[[np.ndarray], np.ndarray] | None = None,
+                        n_objects: int | None = None) -> FrameSet:
     """Render ``n_episodes`` episodes (tasks in turn) and keep every ``every``-th frame with its facts.
 
     ``heldout=False`` skips scenes containing :data:`HELDOUT_OBJECT`; ``heldout=True`` uses the evaluation
     seed range and keeps every scene. Episodes are seeded ``seed + i`` (plus the offset when held out), so
     the set is reproducible. With ``wander_fraction > 0``, that share of episodes is played by
     :class:`ArmWander` instead of the scripted controller, and in as many of the others the arm wanders off
-    once the task succeeds (so "on" is seen with the arm anywhere).
+    once the task succeeds (so "on" is seen with the arm anywhere). ``actor`` (observation -> action) plays
+    instead of the scripted controller, with the same exploration noise; ``n_objects`` fixes the number of
+    objects (an actor trained on one scene size needs it), else 1-3 are drawn.
     """
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0))
     envs = {}
@@ -145,14 +149,14 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
     i = 0
     while i < n_episodes:
         task = tasks[i % len(tasks)]
-        n_objects = int(rng.integers(2 if task == "stack" else 1, 4))
-        key = (task, n_objects)
+        n_obj = n_objects if n_objects is not None else int(rng.integers(2 if task == "stack" else 1, 4))
+        key = (task, n_obj)
         if key not in envs:
-            envs[key] = worlds.make(TASK_IDS[task], n_objects=n_objects, camera=CAMERA, render_profile="reward",
+            envs[key] = worlds.make(TASK_IDS[task], n_objects=n_obj, camera=CAMERA, render_profile="reward",
                                     width=size, height=size)
         env = envs[key]
-        env_seed = int(seed + i + (EVAL_SEED_OFFSET if heldout else 0) + 7919 * n_objects)
-        env.reset(seed=env_seed)
+        env_seed = int(seed + i + (EVAL_SEED_OFFSET if heldout else 0) + 7919 * n_obj)
+        obs, _ = env.reset(seed=env_seed)
         u = env.unwrapped
         if not heldout and (HELDOUT_OBJECT in u.describe().objects
                             or EVAL_SEED_OFFSET <= env_seed < EVAL_SEED_OFFSET + 100_000):
@@ -173,8 +177,8 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
             elif wander_now or (wander_after and succeeded):
                 action = wander()
             else:
-                action = controller() + rng.normal(0, noise, 4) * [1, 1, 1, 0]
-            _, _, term, trunc, info = env.step(np.clip(action, -1, 1))
+                action = (controller() if actor is None else actor(obs)) + rng.normal(0, noise, 4) * [1, 1, 1, 0]
+            obs, _, term, trunc, info = env.step(np.clip(action, -1, 1))
             done = term or trunc
             succeeded = succeeded or bool(info.get("is_success", False))
             if (t + offset) % every == 0:
@@ -192,6 +196,34 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
         env.close()
     return FrameSet(np.stack(images), facts, np.array(progress, np.float32), np.array(episode), task_names,
                     present, relations, np.array(hover, np.float32))
+
+
+def load_policy(path) -> Callable[[np.ndarray], np.ndarray]:
+    """The deterministic actor of an SB3 SAC zip (``bench.clip_push --save`` writes one) as a callable.
+
+    An SB3 zip unpickles objects when it loads, which can run code: load only a file made on your machine.
+    """
+    from stable_baselines3 import SAC
+
+    model = SAC.load(str(path), device="cpu")
+    return lambda obs: model.predict(obs, deterministic=True)[0]
+
+
+def policy_frames(policy_path, n_episodes: int, seed: int, *, every: int = 3, noise: float = 0.15,
+                  size: int = 96) -> FrameSet:
+    """Push episodes played by a trained agent (an SB3 SAC zip, see :func:`load_policy`), captioned from the
+    true state like every other frame.
+
+    This is where an agent that games a CLIP reward goes: ``bench.clip_push``'s CLIP agent parks its arm
+    low near the pad and never touches the cube, and those frames are paid 68% of the reward of success
+    (``bench.clip_push_probe``). Here they are captioned with what is true ("the cube is far from the pad"),
+    so training on them teaches the reward not to pay that pose. The agent sees only positions, so the scenes
+    keep the world's random colours and shapes (one object, as the agent was trained); the held-out object
+    is skipped as everywhere in training. Exploration noise (``noise``) widens the poses around the agent's.
+    """
+    actor = load_policy(policy_path)
+    return manipulation_frames(n_episodes, seed, every=every, random_fraction=0.0, noise=noise, size=size,
+                               tasks=("push",), actor=actor, n_objects=1)
 
 
 def concat(*sets: FrameSet) -> FrameSet:

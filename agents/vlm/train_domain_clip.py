@@ -58,7 +58,7 @@ import torch.nn.functional as F
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, TRAIN_TEMPLATES, \
     caption, decorate, distractors, draw_decoration, filler_words, negative_kind
-from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet, concat, manipulation_frames
+from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet, concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
 from agents.vlm.model_configs import STUDIO_CLIP, register
 from worlds.manipulation import COLORS, SHAPES
@@ -146,22 +146,35 @@ def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0) -
     return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander)
 
 
+def _render_policy_chunk(n_episodes: int, seed: int, every: int, policy: str) -> FrameSet:
+    return policy_frames(policy, n_episodes, seed, every=every)
+
+
+def _chunks(total: int) -> list[int]:
+    return [min(CHUNK_EPISODES, total - k) for k in range(0, total, CHUNK_EPISODES)]
+
+
 def render_training_set(episodes: int, seed: int, every: int, poses_per_class: int, workers: int = 1,
-                        round_index: int = 0, wander: float = 0.0) -> FrameSet:
+                        round_index: int = 0, wander: float = 0.0, policy: str | None = None,
+                        policy_episodes: int = 0) -> FrameSet:
     """Fresh captioned training frames: ``episodes`` manipulation episodes in chunks of
     :data:`CHUNK_EPISODES` (chunk ``k`` of round ``r`` seeded ``seed + (1000 r + k) * CHUNK_SEED_STRIDE``,
-    so the frames are the same whatever ``workers`` is), rendered by ``workers`` processes, plus the humanoid
-    poses."""
-    sizes = [min(CHUNK_EPISODES, episodes - k) for k in range(0, episodes, CHUNK_EPISODES)]
-    jobs = [(n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander) for k, n in enumerate(sizes)]
+    so the frames are the same whatever ``workers`` is), rendered by ``workers`` processes, plus
+    ``policy_episodes`` push episodes played by the agent in ``policy`` (:func:`policy_frames`; chunk ``k``
+    seeded ``seed + (1000 r + 500 + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses."""
+    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander))
+            for k, n in enumerate(_chunks(episodes))]
+    if policy is not None:
+        jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + k) * CHUNK_SEED_STRIDE, every,
+                                         str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
     if workers > 1 and len(jobs) > 1:
         import multiprocessing
 
         # spawn, not fork: each worker makes its own GL context, and no torch threads are inherited.
         with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-            parts = pool.starmap(_render_chunk, jobs)
+            parts = [r.get() for r in [pool.apply_async(fn, args) for fn, args in jobs]]
     else:
-        parts = [_render_chunk(*job) for job in jobs]
+        parts = [fn(*args) for fn, args in jobs]
     poses = pose_frames(poses_per_class, seed + round_index * CHUNK_SEED_STRIDE)
     return concat(*parts, *([poses] if poses is not None else []))
 
@@ -169,12 +182,16 @@ def render_training_set(episodes: int, seed: int, every: int, poses_per_class: i
 def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
-          rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, log=print) -> dict:
+          rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0,
+          policy: Path | None = None, policy_episodes: int = 0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
     under one learning-rate schedule: a frame seen once generalises better than a frame seen many times (a
     model trained 16 epochs on 600 scenes had overfitted them), and rendering costs less than training.
+    With ``policy`` (an SB3 SAC zip, e.g. the CLIP agent ``bench.clip_push --save`` kept), each round also
+    renders ``policy_episodes`` episodes played by that agent, captioned from the true state: the frames
+    where a reward-gaming agent goes become training data (negatives mined from the policy).
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -235,7 +252,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     sched, total, train_frames = None, 0, 0
     for round_index in range(rounds):
         log(f"round {round_index + 1}/{rounds}: rendering {episodes} training episodes ...")
-        data = render_training_set(episodes, seed, every, poses_per_class, workers, round_index, wander)
+        data = render_training_set(episodes, seed, every, poses_per_class, workers, round_index, wander,
+                                   policy, policy_episodes)
         train_frames += len(data)
         log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
         labels = torch.tensor([fact_id(f) for f in data.facts])
@@ -300,7 +318,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                    "init": None if init is None else Path(init).name, "every": every,
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
-                   "decorate": decorate_p,
+                   "decorate": decorate_p, "policy": None if policy is None else Path(policy).name,
+                   "policy_episodes": policy_episodes if policy is not None else 0,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -334,8 +353,17 @@ def main(argv=None) -> None:
                    help="share of episodes whose arm wanders (over the pad too) instead of doing the task")
     p.add_argument("--decorate", type=float, default=0.0,
                    help="share of training captions wrapped in filler words (some random), so paraphrases generalise")
+    p.add_argument("--policy", type=Path, default=None,
+                   help="an SB3 SAC zip (e.g. bench/results/clip_push_clip_policy.zip): its push episodes join the "
+                        "training frames, captioned from the true state. It unpickles: only a file made here")
+    p.add_argument("--policy-episodes", type=int, default=600, help="episodes the --policy agent plays per round")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
+    if a.policy is not None and not a.policy.is_file():
+        p.error(f"--policy {a.policy} is not a file: give the SAC zip `python -m bench.clip_push --save` wrote "
+                f"(bench/results/clip_push_clip_policy.zip)")
+    if a.policy_episodes < 0:
+        p.error(f"--policy-episodes {a.policy_episodes} is negative: give a number of episodes, 0 or more")
     for name in ("wander", "decorate"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
@@ -343,11 +371,12 @@ def main(argv=None) -> None:
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
-              wander=a.wander, decorate_p=a.decorate)
+              wander=a.wander, decorate_p=a.decorate, policy=a.policy, policy_episodes=min(a.policy_episodes, 6))
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
-              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate)
+              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, policy=a.policy,
+              policy_episodes=a.policy_episodes)
 
 
 if __name__ == "__main__":
