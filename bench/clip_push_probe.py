@@ -1,10 +1,11 @@
 """What the CLIP push agent learned to earn: the CLIP reward it reaches, beside the reward of a real success.
 
-``python -m bench.clip_push_probe [--quick]`` loads the CLIP agent that ``python -m bench.clip_push --save``
-kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which unpickles; load only one this bench
+``python -m bench.clip_push_probe [--quick] [--checkpoint PATH]`` loads the CLIP agent that
+``python -m bench.clip_push --save`` kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which unpickles; load only one this bench
 wrote on your machine), plays it on fresh seeds, and scores every frame with the same VLM-RM reward the agent
-was trained on (goal, baseline and alpha of :mod:`bench.clip_push`, the shipped studio CLIP). The scripted
-controller plays the same seeds to show what a real success is paid. Headline keys:
+was trained on (goal, baseline and alpha of :mod:`bench.clip_push`, the shipped studio CLIP; or, with
+``--checkpoint``, a candidate studio CLIP: does a new reward model still pay what the old agent found?). The
+scripted controller plays the same seeds to show what a real success is paid. Headline keys:
 
 * ``policy_start_reward`` and ``policy_end_reward``: the reward of the first frame and the mean of the last 20;
 * ``scripted_success_reward``: the mean reward of the scripted pushes' last 5 frames (cube on the pad);
@@ -24,7 +25,8 @@ import numpy as np
 import worlds
 from agents.scripted import run_episode
 from agents.vlm.clip_reward import vlm_rm_reward
-from agents.vlm.embedder import default_embedder
+from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
+from agents.vlm.model_configs import STUDIO_CLIP
 from bench.clip_push import ALPHA, BASELINE, GOAL, WORLD, play
 from bench.common import RESULTS, finish, parser
 
@@ -34,14 +36,19 @@ POLICY = RESULTS / "clip_push_clip_policy.zip"
 def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--policy", default=str(POLICY), help="the SB3 SAC zip bench.clip_push --save wrote")
+    p.add_argument("--checkpoint", type=Path, default=STUDIO_CHECKPOINT,
+                   help="the studio CLIP that scores the frames (default: the shipped one)")
     args = p.parse_args(argv)
+    if not args.checkpoint.is_file():
+        raise SystemExit(f"{args.checkpoint} is missing: give a studio-clip-tiny checkpoint "
+                         f"(python -m agents.vlm.train_domain_clip writes one)")
     if not Path(args.policy).is_file():
         raise SystemExit(f"{args.policy} is missing: run `python -m bench.clip_push --save` first (it keeps the "
                          f"trained CLIP agent there)")
     from stable_baselines3 import SAC
 
     model = SAC.load(args.policy, device="cpu")
-    embedder = default_embedder(device="cpu")
+    embedder = ClipEmbedder(STUDIO_CLIP, pretrained=args.checkpoint, device="cpu")
     goal, base = embedder.embed_texts([GOAL]), embedder.embed_texts([BASELINE])
 
     def reward(frames: list[np.ndarray]) -> np.ndarray:
@@ -69,7 +76,7 @@ def main(argv=None) -> dict:
                 "policy_success_rate": round(float(np.mean(wins)), 3),
                 "scripted_success_rate": round(float(np.mean(scripted_wins)), 3),
                 "episodes": episodes, "prompt": GOAL, "baseline": BASELINE, "quick": args.quick}
-    finish("clip_push_probe", {"policy": args.policy}, headline, args.out)
+    finish("clip_push_probe", {"policy": args.policy, "checkpoint": str(args.checkpoint)}, headline, args.out)
     return headline
 
 

@@ -135,3 +135,47 @@ def test_the_trainer_refuses_a_share_outside_0_to_1_before_rendering_anything(fl
         main([flag, value])
     assert exit_info.value.code == 2
     assert f"{flag} {value}" in capsys.readouterr().err
+
+
+def test_an_actor_plays_the_episodes_and_its_frames_are_captioned_from_the_true_state():
+    """``manipulation_frames(actor=...)`` (what ``policy_frames`` uses for a trained agent): the actor gets each
+    step's observation and its actions are played. An actor that never moves leaves every push where it was."""
+    seen = []
+
+    def still(obs):
+        seen.append(np.shape(obs))
+        return np.zeros(4)
+
+    data = manipulation_frames(2, seed=5, every=10, tasks=("push",), actor=still, n_objects=1, noise=0.0,
+                               random_fraction=0.0)
+    assert set(seen) == {(20,)}              # 11 + 9 per object: one object, as the agent was trained
+    assert len(seen) >= 2 * 50               # every step of both episodes went through the actor
+    assert all(len(p) == 1 for p in data.present) and set(data.tasks) == {"push"}
+    assert np.all(data.progress < 1e-3)      # the cube never moved (it settles by microns)
+    for e in np.unique(data.episode):        # so each episode keeps one relation throughout
+        assert len({data.facts[i].relation for i in np.flatnonzero(data.episode == e)}) == 1
+
+
+def test_policy_frames_play_the_kept_clip_agent(tmp_path):
+    """The kept CLIP agent (bench.clip_push --save) plays through ``policy_frames``; it parks its arm and
+    leaves the cube (at most a nudge), so its frames are the negatives the trainer's ``--policy`` adds."""
+    from agents.vlm.domain_data import policy_frames
+    from bench.common import RESULTS
+
+    path = RESULTS / "clip_push_clip_policy.zip"
+    if not path.is_file():
+        pytest.skip(f"{path} not shipped; run python -m bench.clip_push --save")
+    data = policy_frames(path, 2, seed=7, every=10, noise=0.0)
+    assert len(data) >= 2 * 5 and all(len(p) == 1 for p in data.present)
+    assert not any(f.relation == "on" for f in data.facts)      # it never pushes the cube onto the pad
+    assert data.progress.max() < 0.5 and np.mean(data.progress) < 0.1
+
+
+@pytest.mark.parametrize("args,message", [(["--policy", "no/such.zip"], "--policy no/such.zip is not a file"),
+                                          (["--policy-episodes", "-1"], "--policy-episodes -1 is negative")])
+def test_the_trainer_refuses_a_missing_policy_or_a_negative_count(args, message, capsys):
+    from agents.vlm.train_domain_clip import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
