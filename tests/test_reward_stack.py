@@ -328,3 +328,46 @@ def test_store_rescoring_100k_steps_timing(embedder):
     assert scores.shape == (100_000,)
     ref = vlm_rm_reward(store.embeddings()[:1000], embedder.embed_texts(GOAL), embedder.embed_texts(BASE), 0.5)
     np.testing.assert_allclose(scores[:1000], ref, atol=1e-5)
+
+
+class _SizeProbe(ClipTerm):
+    """A CLIP term that records the shape of the frames it is given."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shapes = []
+
+    def score(self, batch):
+        self.shapes.append(batch.frames.shape[1:])
+        return super().score(batch)
+
+
+def test_frames_are_rendered_at_the_embedders_input_size_not_upsampled():
+    """A 224-px model (open_clip's ViT-B-32 layout at its real input size) gets 224-px renders from both
+    wrappers; the studio CLIP keeps the reward profile's 96 px."""
+    import open_clip
+
+    class Big:      # an embedder whose input is 224 px, without ViT-B-32's cost on a 2-core CPU
+        image_size = (224, 224)
+
+        def __init__(self):
+            self.inner = ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu")
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def embed_images(self, frames):
+            assert frames.shape[1:3] == (224, 224)
+            return self.inner.embed_images(frames)
+
+    assert open_clip.get_model_config("ViT-B-32")["vision_cfg"]["image_size"] == 224
+    for embedder, px in ((Big(), 224), (ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu"), 96)):
+        term = _SizeProbe(GOAL, BASE, embedder)
+        venv = VecRewardStack(vec_env(2, seed=3), RewardStack([term], embedder=embedder))
+        venv.reset()
+        venv.step(np.zeros((2, 4), dtype=np.float32))
+        single = RewardStackWrapper(make_env(EPISODE), RewardStack([term], embedder=embedder))
+        single.reset(seed=3)
+        single.step(np.zeros(4, dtype=np.float32))
+        assert term.shapes == [(px, px, 3), (px, px, 3)]
+        venv.close()

@@ -8,8 +8,9 @@ Both wrappers rewrite each step's ``info`` the same way:
   reward to ``info["world_reward"]``, so every ``reward_*`` key belongs to the stack.
 * ``info["reward_version"]``: the stack version that scored this step.
 
-Reward frames are rendered with ``render_camera(camera, "reward")`` (the fast 64x64 profile) of the state
-AFTER the step, only while an enabled term needs frames or embeddings (or a store is attached). The stack
+Reward frames are rendered with ``render_camera(camera, "reward")`` (the fast profile, no shadows or
+multisampling) at the stack embedder's input size (96 px for the studio CLIP, 224 for ViT-B-32: a frame is
+never rendered small and upsampled for the model) of the state AFTER the step, only while an enabled term needs frames or embeddings (or a store is attached). The stack
 configuration is pinned when the step starts, so a live edit takes effect on the next step, never halfway.
 
 **Auto-reset in VecEnvs.** SB3 VecEnvs reset a finished env inside ``step_wait``, before any wrapper
@@ -53,6 +54,19 @@ def _check_camera(env: gym.Env, camera: str | None) -> str:
     if camera not in names:
         raise ValueError(f"camera {camera!r} is not in {type(base).__name__}; choose one of {names}")
     return camera
+
+
+def reward_frame_size(stack: RewardStack) -> tuple[int, int] | None:
+    """``(height, width)`` of the stack embedder's input, the size reward frames are rendered at; ``None``
+    (the ``reward`` profile's own 96 px) when the stack has no embedder."""
+    size = getattr(stack.embedder, "image_size", None)
+    return None if size is None else (int(size[0]), int(size[1]))
+
+
+def _render(env: gym.Env, camera: str, size: tuple[int, int] | None) -> np.ndarray:
+    if size is None:
+        return env.unwrapped.render_camera(camera, REWARD_PROFILE)
+    return env.unwrapped.render_camera(camera, REWARD_PROFILE, size[1], size[0])
 
 
 def _rows(obs: Any) -> np.ndarray | None:
@@ -131,7 +145,7 @@ class RewardStackWrapper(gym.Wrapper):
         """The current state from the reward camera under the ``reward`` profile, ``(H, W, 3)`` uint8."""
         if self.camera is None:
             self.camera = _check_camera(self.env, None)
-        return self.env.unwrapped.render_camera(self.camera, REWARD_PROFILE)
+        return _render(self.env, self.camera, reward_frame_size(self.stack))
 
     def step(self, action):
         state: StackState = self.stack.state  # pinned before the step: an edit lands on the next one
@@ -159,19 +173,25 @@ class RewardFrameWrapper(gym.Wrapper):
         enabled: render from the start; :class:`VecRewardStack` switches it with :meth:`set_reward_frames`.
     """
 
-    def __init__(self, env: gym.Env, camera: str | None = None, enabled: bool = True):
+    def __init__(self, env: gym.Env, camera: str | None = None, enabled: bool = True,
+                 size: tuple[int, int] | None = None):
         super().__init__(env)
         self.camera = _check_camera(env, camera)
         self.enabled = bool(enabled)
+        self.size = size
 
     def set_reward_frames(self, enabled: bool) -> None:
         """Turn frame rendering on or off (called through ``VecEnv.env_method``)."""
         self.enabled = bool(enabled)
 
+    def set_reward_frame_size(self, size: tuple[int, int] | None) -> None:
+        """Render frames at ``(height, width)`` (the embedder's input; ``None``: the profile's own size)."""
+        self.size = None if size is None else (int(size[0]), int(size[1]))
+
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self.enabled:
-            info[FRAME_KEY] = self.env.unwrapped.render_camera(self.camera, REWARD_PROFILE)
+            info[FRAME_KEY] = _render(self.env, self.camera, self.size)
         return obs, reward, terminated, truncated, info
 
 
@@ -201,6 +221,7 @@ class VecRewardStack(VecEnvWrapper):
         if (store is not None or stack.needs_frames(enabled_only=False)) and not venv.has_attr("set_reward_frames"):
             raise ValueError("the stack renders frames but the envs are not wrapped in RewardFrameWrapper; build "
                              "the VecEnv with make_vec_env(env_id, n_envs, wrapper_class=RewardFrameWrapper)")
+        self._frame_size: Any = "unset"
         self._frames_on: bool | None = None
         self._state: StackState = stack.state
         self._obs: Any = None
@@ -216,6 +237,10 @@ class VecRewardStack(VecEnvWrapper):
                                    "RewardFrameWrapper; rebuild the VecEnv with wrapper_class=RewardFrameWrapper")
             self.venv.env_method("set_reward_frames", need)
             self._frames_on = need
+        size = reward_frame_size(self.stack)     # the embedder can arrive with a term added while training
+        if need and size != self._frame_size:
+            self.venv.env_method("set_reward_frame_size", size)
+            self._frame_size = size
 
     def reset(self):
         obs = self.venv.reset()
@@ -253,4 +278,4 @@ class VecRewardStack(VecEnvWrapper):
 
 
 __all__ = ["FRAME_KEY", "RewardFrameWrapper", "RewardStackWrapper", "VecRewardStack", "default_reward_camera",
-           "rewrite_info"]
+           "reward_frame_size", "rewrite_info"]

@@ -55,6 +55,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import open_clip
@@ -160,18 +161,18 @@ def _chunks(total: int) -> list[int]:
 
 
 def render_training_set(episodes: int, seed: int, every: int, poses_per_class: int, workers: int = 1,
-                        round_index: int = 0, wander: float = 0.0, policy: str | None = None,
+                        round_index: int = 0, wander: float = 0.0, policies: Sequence[str] = (),
                         policy_episodes: int = 0) -> FrameSet:
     """Fresh captioned training frames: ``episodes`` manipulation episodes in chunks of
     :data:`CHUNK_EPISODES` (chunk ``k`` of round ``r`` seeded ``seed + (1000 r + k) * CHUNK_SEED_STRIDE``,
     so the frames are the same whatever ``workers`` is), rendered by ``workers`` processes, plus
-    ``policy_episodes`` push episodes played by the agent in ``policy`` (:func:`policy_frames`; chunk ``k``
-    seeded ``seed + (1000 r + 500 + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses."""
+    ``policy_episodes`` push episodes played by each agent in ``policies`` (:func:`policy_frames`; chunk ``k``
+    of agent ``j`` seeded ``seed + (1000 r + 500 + 100 j + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses."""
     jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander))
             for k, n in enumerate(_chunks(episodes))]
-    if policy is not None:
-        jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + k) * CHUNK_SEED_STRIDE, every,
-                                         str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
+    for j, policy in enumerate(policies):
+        jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + 100 * j + k) * CHUNK_SEED_STRIDE,
+                                         every, str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
     if workers > 1 and len(jobs) > 1:
         import multiprocessing
 
@@ -188,15 +189,16 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0,
-          policy: Path | None = None, policy_episodes: int = 0, log=print) -> dict:
+          policies: Sequence[Path] = (), policy_episodes: int = 0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
     under one learning-rate schedule: a frame seen once generalises better than a frame seen many times (a
     model trained 16 epochs on 600 scenes had overfitted them), and rendering costs less than training.
-    With ``policy`` (an SB3 SAC zip, e.g. the CLIP agent ``bench.clip_push --save`` kept), each round also
-    renders ``policy_episodes`` episodes played by that agent, captioned from the true state: the frames
-    where a reward-gaming agent goes become training data (negatives mined from the policy).
+    With ``policies`` (SB3 SAC zips, e.g. the CLIP agents ``bench.clip_push --save`` kept), each round also
+    renders ``policy_episodes`` episodes played by each agent, captioned from the true state: the frames
+    where a reward-gaming agent goes become training data (negatives mined from the policy). Keep the agents
+    of earlier cycles in the list, so a reward fixed against one exploit does not forget it.
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -258,7 +260,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     for round_index in range(rounds):
         log(f"round {round_index + 1}/{rounds}: rendering {episodes} training episodes ...")
         data = render_training_set(episodes, seed, every, poses_per_class, workers, round_index, wander,
-                                   policy, policy_episodes)
+                                   [str(p) for p in policies], policy_episodes)
         train_frames += len(data)
         log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
         labels = torch.tensor([fact_id(f) for f in data.facts])
@@ -323,8 +325,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                    "init": None if init is None else Path(init).name, "every": every,
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
-                   "decorate": decorate_p, "policy": None if policy is None else Path(policy).name,
-                   "policy_episodes": policy_episodes if policy is not None else 0,
+                   "decorate": decorate_p, "policy": [Path(p).name for p in policies],
+                   "policy_episodes": policy_episodes if policies else 0,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -358,15 +360,16 @@ def main(argv=None) -> None:
                    help="share of episodes whose arm wanders (over the pad too) instead of doing the task")
     p.add_argument("--decorate", type=float, default=0.0,
                    help="share of training captions wrapped in filler words (some random), so paraphrases generalise")
-    p.add_argument("--policy", type=Path, default=None,
-                   help="an SB3 SAC zip (e.g. bench/results/clip_push_clip_policy.zip): its push episodes join the "
-                        "training frames, captioned from the true state. It unpickles: only a file made here")
-    p.add_argument("--policy-episodes", type=int, default=600, help="episodes the --policy agent plays per round")
+    p.add_argument("--policy", type=Path, nargs="+", default=[],
+                   help="SB3 SAC zips (e.g. bench/results/clip_push_clip_policy.zip): their push episodes join the "
+                        "training frames, captioned from the true state. They unpickle: only files made here")
+    p.add_argument("--policy-episodes", type=int, default=400, help="episodes each --policy agent plays per round")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
-    if a.policy is not None and not a.policy.is_file():
-        p.error(f"--policy {a.policy} is not a file: give the SAC zip `python -m bench.clip_push --save` wrote "
-                f"(bench/results/clip_push_clip_policy.zip)")
+    for path in a.policy:
+        if not path.is_file():
+            p.error(f"--policy {path} is not a file: give a SAC zip `python -m bench.clip_push --save` wrote "
+                    f"(bench/results/clip_push_clip_policy.zip)")
     if a.policy_episodes < 0:
         p.error(f"--policy-episodes {a.policy_episodes} is negative: give a number of episodes, 0 or more")
     for name in ("wander", "decorate"):
@@ -376,11 +379,11 @@ def main(argv=None) -> None:
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
-              wander=a.wander, decorate_p=a.decorate, policy=a.policy, policy_episodes=min(a.policy_episodes, 6))
+              wander=a.wander, decorate_p=a.decorate, policies=a.policy, policy_episodes=min(a.policy_episodes, 6))
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
-              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, policy=a.policy,
+              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, policies=a.policy,
               policy_episodes=a.policy_episodes)
 
 
