@@ -30,7 +30,9 @@ is only 9-22% busy embedding, yet 15 and 30 rendering processes give the same to
 and 157 steps/s each, where one process alone stepped and rendered 462/s at 224 px. Whether the 16 cores or
 the GPU's time-slicing of 15-30 GL contexts (beside the CUDA work) saturates first, these runs did not
 separate. The levers are cheaper steps: one GL context per process rendering all its environments with one
-read-back, and fewer physics substeps per step (20 now).
+read-back, and fewer physics substeps per step (20 now). On that machine MuJoCo rendered through EGL on the
+GPU (``GL_RENDERER`` "NVIDIA H100 80GB HBM3/PCIe/SSE2", with libglvnd's EGL loader installed and
+``MUJOCO_GL=egl``); a first run with ``14x8``, 16-step windows and 256-image forward passes gave 3,273.
 """
 
 from __future__ import annotations
