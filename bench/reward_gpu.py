@@ -25,12 +25,14 @@ laptop run never overwrites the GPU figures). Headline keys: ``vitb32_reward_ste
 
 Measured on one H100 with 16 cores (``--configs 15x1 30x1 14x8``, in ``bench/results/reward_gpu.json``):
 ViT-B-32 3,543 reward-steps/s at best (target 5,000, missed), 42x the naive pipeline on the same GPU; the
-studio CLIP 4,726. The rendering workers are the limit, not the model: with the studio CLIP the main process
-is only 9-22% busy embedding, yet 15 and 30 rendering processes give the same total (4,714 and 4,726), 314
-and 157 steps/s each, where one process alone stepped and rendered 462/s at 224 px. Whether the 16 cores or
-the GPU's time-slicing of 15-30 GL contexts (beside the CUDA work) saturates first, these runs did not
-separate. The levers are cheaper steps: one GL context per process rendering all its environments with one
-read-back, and fewer physics substeps per step (20 now). On that machine MuJoCo rendered through EGL on the
+studio CLIP 4,726. With the studio CLIP the renderers are the limit: embedding keeps the main process only
+8-22% busy, yet 15 and 30 rendering processes give the same total (4,714 and 4,726 steps/s, i.e. 314 and 157
+per process at 96 px). With ViT-B-32 the GPU is shared: as rendering processes go from 15 to 30, embedding
+a frame takes 248 us instead of 163 (the main process is then 88% busy), so embedding alone would stop near
+4,000 steps/s; the CUDA work and 15-30 GL contexts take the GPU in turns. These runs do not separate the
+cores from the GPU's time-slicing as the renderers' limit. The levers are cheaper steps: one GL context per
+process rendering all its environments with one read-back, and fewer physics substeps per step (20 now).
+On that machine MuJoCo rendered through EGL on the
 GPU (``GL_RENDERER`` "NVIDIA H100 80GB HBM3/PCIe/SSE2", with libglvnd's EGL loader installed and
 ``MUJOCO_GL=egl``); a first run with ``14x8``, 16-step windows and 256-image forward passes gave 3,273.
 """
@@ -38,6 +40,7 @@ GPU (``GL_RENDERER`` "NVIDIA H100 80GB HBM3/PCIe/SSE2", with libglvnd's EGL load
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import time
 from multiprocessing import shared_memory
@@ -49,7 +52,7 @@ import torch
 
 from agents.vlm.clip_reward import fast_reward
 from agents.vlm.embedder import ClipEmbedder, default_embedder
-from bench.common import RESULTS, finish, parser
+from bench.common import finish, parser
 from bench.reward import BASELINE, GOAL, naive_pipeline
 
 MODELS = ("ViT-B-32", "studio")
@@ -85,6 +88,24 @@ def _render_worker(conn, shm_name: str, shape: tuple, worker: int, seed: int, wi
     shm.close()
 
 
+WORKER_TIMEOUT_S = 120.0     # a worker silent this long (or dead) stops the run with an error
+
+
+def _receive(conn, proc, worker: int):
+    """The next message from ``worker``; raises when it died or stays silent (never blocks for ever)."""
+    ready = mp.connection.wait([conn, proc.sentinel], timeout=WORKER_TIMEOUT_S)
+    if conn in ready:
+        try:
+            return conn.recv()
+        except EOFError:
+            pass
+    if not ready:
+        raise RuntimeError(f"rendering worker {worker} sent nothing for {WORKER_TIMEOUT_S:.0f} s")
+    proc.join(timeout=5)
+    raise RuntimeError(f"rendering worker {worker} stopped (exit code {proc.exitcode}); its error is printed "
+                       f"above (run with --configs 1x1 to see it alone)")
+
+
 def parallel_pipeline(embedder: ClipEmbedder, seconds: float, workers: int, envs_per_worker: int,
                       window: int = 16) -> dict:
     """Reward-steps/s of the scaled-out pipeline (see module docstring), and where the main process spent
@@ -100,17 +121,19 @@ def parallel_pipeline(embedder: ClipEmbedder, seconds: float, workers: int, envs
             parent, child = ctx.Pipe()
             p = ctx.Process(target=_render_worker, args=(child, shm.name, shape, w, 1000 * w, window), daemon=True)
             p.start()
+            child.close()             # only the worker holds it now, so its death reads as EOF here
             pipes.append(parent)
             procs.append(p)
-        for c in pipes:
-            if c.recv() != "ready":
-                raise RuntimeError("a rendering worker failed to start")
+
+        def receive_all() -> None:
+            for w, (c, p) in enumerate(zip(pipes, procs)):
+                _receive(c, p, w)
+
+        receive_all()                 # every worker has made its envs and GL context
         goal, base = embedder.embed_texts(GOAL), embedder.embed_texts(BASELINE)
-        batch = frames[0].reshape(-1, size, size, 3)
 
         def run_window(b: int) -> tuple[int, float]:
-            for c in pipes:
-                c.recv()                      # window b is full
+            receive_all()                     # window b is full
             for c in pipes:
                 c.send(1 - b)                 # the workers render the next window while this one is embedded
             t = time.perf_counter()
@@ -128,18 +151,23 @@ def parallel_pipeline(embedder: ClipEmbedder, seconds: float, workers: int, envs
             n, t = run_window(b)
             steps, busy, b = steps + n, busy + t, 1 - b
         elapsed = time.perf_counter() - start
+        receive_all()
         for c in pipes:
-            c.recv()
             c.send(None)
-        del batch
     finally:
+        for c in pipes:               # after an error, a worker waiting for work reads EOF and ends
+            c.close()
         for p in procs:
-            p.join(timeout=10)
+            p.join(timeout=5)
             if p.is_alive():
                 p.terminate()
+                p.join()
         del frames
-        shm.close()
-        shm.unlink()
+        shm.unlink()                  # first: the segment goes even if a view still pins the mapping
+        try:
+            shm.close()
+        except BufferError:           # an exception's traceback can still hold a view of the frames
+            pass
     return {"reward_steps_per_s": round(steps / elapsed, 1), "embed_share": round(busy / elapsed, 3),
             "frames_per_call": workers * window * envs_per_worker, "frame_px": size}
 

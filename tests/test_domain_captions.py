@@ -156,9 +156,9 @@ def test_an_actor_plays_the_episodes_and_its_frames_are_captioned_from_the_true_
         assert len({data.facts[i].relation for i in np.flatnonzero(data.episode == e)}) == 1
 
 
-def test_policy_frames_play_the_kept_clip_agent(tmp_path):
-    """The kept CLIP agent (bench.clip_push --save) plays through ``policy_frames``; it parks its arm and
-    leaves the cube (at most a nudge), so its frames are the negatives the trainer's ``--policy`` adds."""
+def test_policy_frames_play_the_kept_clip_agent():
+    """The kept CLIP agent (bench.clip_push --save) plays through ``policy_frames``: one-object push scenes,
+    every step's action from the agent, each frame captioned from the true state."""
     from agents.vlm.domain_data import policy_frames
     from bench.common import RESULTS
 
@@ -166,16 +166,24 @@ def test_policy_frames_play_the_kept_clip_agent(tmp_path):
     if not path.is_file():
         pytest.skip(f"{path} not shipped; run python -m bench.clip_push --save")
     data = policy_frames(path, 2, seed=7, every=10, noise=0.0)
-    assert len(data) >= 2 * 5 and all(len(p) == 1 for p in data.present)
-    assert not any(f.relation == "on" for f in data.facts)      # it never pushes the cube onto the pad
-    assert data.progress.max() < 0.5 and np.mean(data.progress) < 0.1
+    assert len(data) >= 2 * 5 and all(len(p) == 1 for p in data.present) and set(data.tasks) == {"push"}
+    again = policy_frames(path, 2, seed=7, every=10, noise=0.0)
+    np.testing.assert_array_equal(data.images, again.images)      # deterministic agent, seeded scenes
+    scripted = manipulation_frames(2, seed=7, every=10, tasks=("push",), n_objects=1, noise=0.0,
+                                   random_fraction=0.0)
+    n = min(len(scripted), len(data))
+    assert scripted.present[0] == data.present[0]                             # the same scene ...
+    assert not np.array_equal(scripted.images[:n], data.images[:n])          # ... played by the agent
 
 
-@pytest.mark.parametrize("args,message", [(["--policy", "no/such.zip"], "--policy no/such.zip is not a file"),
-                                          (["--policy-episodes", "-1"], "--policy-episodes -1 is negative")])
-def test_the_trainer_refuses_a_missing_policy_or_a_negative_count(args, message, capsys):
+@pytest.mark.parametrize("args,message", [(["--policy", "no/such.zip"], "--policy no/such.zip: not a file"),
+                                          (["--policy", "CORRUPT"], "not a loadable SB3 SAC zip"),
+                                          (["--policy-episodes", "-1"], "--policy-episodes -1 is out of range")])
+def test_the_trainer_refuses_a_bad_policy_or_count_before_rendering(args, message, capsys, tmp_path):
     from agents.vlm.train_domain_clip import main
 
+    corrupt = tmp_path / "agent.zip"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(SystemExit) as exit_info:
-        main(args)
+        main([str(corrupt) if a == "CORRUPT" else a for a in args])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err

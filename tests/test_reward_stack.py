@@ -345,7 +345,6 @@ class _SizeProbe(ClipTerm):
 def test_frames_are_rendered_at_the_embedders_input_size_not_upsampled():
     """A 224-px model (open_clip's ViT-B-32 layout at its real input size) gets 224-px renders from both
     wrappers; the studio CLIP keeps the reward profile's 96 px."""
-    import open_clip
 
     class Big:      # an embedder whose input is 224 px, without ViT-B-32's cost on a 2-core CPU
         image_size = (224, 224)
@@ -360,7 +359,6 @@ def test_frames_are_rendered_at_the_embedders_input_size_not_upsampled():
             assert frames.shape[1:3] == (224, 224)
             return self.inner.embed_images(frames)
 
-    assert open_clip.get_model_config("ViT-B-32")["vision_cfg"]["image_size"] == 224
     for embedder, px in ((Big(), 224), (ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu"), 96)):
         term = _SizeProbe(GOAL, BASE, embedder)
         venv = VecRewardStack(vec_env(2, seed=3), RewardStack([term], embedder=embedder))
@@ -371,3 +369,27 @@ def test_frames_are_rendered_at_the_embedders_input_size_not_upsampled():
         single.step(np.zeros(4, dtype=np.float32))
         assert term.shapes == [(px, px, 3), (px, px, 3)]
         venv.close()
+        single.close()
+
+
+def test_a_clip_term_added_while_training_gets_frames_at_its_embedders_size():
+    """The stack starts with no frames at all; a live edit adds a CLIP term whose model takes 224 px."""
+
+    class Big:
+        image_size = (224, 224)
+
+        def __init__(self):
+            self.inner = ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu")
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    stack = RewardStack([WorldTerm("push")])
+    venv = VecRewardStack(vec_env(2, seed=4), stack)
+    venv.reset()
+    venv.step(np.zeros((2, 4), dtype=np.float32))
+    term = _SizeProbe(GOAL, BASE, Big())
+    stack.add(term)
+    venv.step(np.zeros((2, 4), dtype=np.float32))
+    assert term.shapes == [(224, 224, 3)]
+    venv.close()

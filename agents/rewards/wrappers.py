@@ -58,7 +58,8 @@ def _check_camera(env: gym.Env, camera: str | None) -> str:
 
 def reward_frame_size(stack: RewardStack) -> tuple[int, int] | None:
     """``(height, width)`` of the stack embedder's input, the size reward frames are rendered at; ``None``
-    (the ``reward`` profile's own 96 px) when the stack has no embedder."""
+    when the stack has no embedder (frames then keep the size the env renders its ``reward`` profile at: 96 px
+    unless the env was made with another ``width``/``height``)."""
     size = getattr(stack.embedder, "image_size", None)
     return None if size is None else (int(size[0]), int(size[1]))
 
@@ -239,6 +240,9 @@ class VecRewardStack(VecEnvWrapper):
             self._frames_on = need
         size = reward_frame_size(self.stack)     # the embedder can arrive with a term added while training
         if need and size != self._frame_size:
+            if not self.venv.has_attr("set_reward_frame_size"):
+                raise RuntimeError("the envs' frame wrapper cannot set the frame size; wrap them in "
+                                   "agents.rewards.RewardFrameWrapper (wrapper_class=RewardFrameWrapper)")
             self.venv.env_method("set_reward_frame_size", size)
             self._frame_size = size
 

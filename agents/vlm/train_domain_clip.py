@@ -64,7 +64,7 @@ import torch.nn.functional as F
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, TRAIN_TEMPLATES, \
     caption, decorate, distractors, draw_decoration, filler_words, negative_kind
-from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet, concat, manipulation_frames, policy_frames
+from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
 from agents.vlm.model_configs import STUDIO_CLIP, register
 from worlds.manipulation import COLORS, SHAPES
@@ -154,6 +154,31 @@ def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0) -
 
 def _render_policy_chunk(n_episodes: int, seed: int, every: int, policy: str) -> FrameSet:
     return policy_frames(policy, n_episodes, seed, every=every)
+
+
+MAX_POLICIES = 4   # agent j's chunks are seeded from (1000 r + 500 + 100 j) strides: 4 stay below round r + 1
+
+
+def check_policy(path: Path) -> None:
+    """Raise ``ValueError`` unless ``path`` is an SB3 SAC zip whose agent plays push with one object (what
+    :func:`~agents.vlm.domain_data.policy_frames` runs it on), before any frame is rendered."""
+    if not Path(path).is_file():
+        raise ValueError("not a file: give a SAC zip `python -m bench.clip_push --save` wrote "
+                         "(bench/results/clip_push_clip_policy.zip)")
+    import worlds
+    from stable_baselines3 import SAC
+
+    try:
+        model = SAC.load(str(path), device="cpu")
+    except Exception as exc:    # SB3 raises many kinds for a wrong or corrupt zip
+        raise ValueError(f"not a loadable SB3 SAC zip ({type(exc).__name__}: {exc}); a PPO agent or a corrupt "
+                         f"file cannot be played here") from None
+    env = worlds.make(TASK_IDS["push"], n_objects=1, render_mode=None)
+    want = env.observation_space.shape
+    env.close()
+    if model.observation_space.shape != want:
+        raise ValueError(f"its observations have shape {model.observation_space.shape}, push with one object "
+                         f"gives {want}: give an agent trained on studio/Push-v0")
 
 
 def _chunks(total: int) -> list[int]:
@@ -360,18 +385,21 @@ def main(argv=None) -> None:
                    help="share of episodes whose arm wanders (over the pad too) instead of doing the task")
     p.add_argument("--decorate", type=float, default=0.0,
                    help="share of training captions wrapped in filler words (some random), so paraphrases generalise")
-    p.add_argument("--policy", type=Path, nargs="+", default=[],
+    p.add_argument("--policy", type=Path, nargs="+", action="extend", default=[],
                    help="SB3 SAC zips (e.g. bench/results/clip_push_clip_policy.zip): their push episodes join the "
                         "training frames, captioned from the true state. They unpickle: only files made here")
     p.add_argument("--policy-episodes", type=int, default=400, help="episodes each --policy agent plays per round")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
+    if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
+        p.error(f"--policy-episodes {a.policy_episodes} is out of range: give 0 to {99 * CHUNK_EPISODES} episodes")
+    if len(a.policy) > MAX_POLICIES:     # their seed ranges would run into the next round's
+        p.error(f"--policy names {len(a.policy)} agents; at most {MAX_POLICIES}: keep the latest ones")
     for path in a.policy:
-        if not path.is_file():
-            p.error(f"--policy {path} is not a file: give a SAC zip `python -m bench.clip_push --save` wrote "
-                    f"(bench/results/clip_push_clip_policy.zip)")
-    if a.policy_episodes < 0:
-        p.error(f"--policy-episodes {a.policy_episodes} is negative: give a number of episodes, 0 or more")
+        try:
+            check_policy(path)
+        except ValueError as exc:
+            p.error(f"--policy {path}: {exc}")
     for name in ("wander", "decorate"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
