@@ -2,9 +2,11 @@
 
 ``python -m bench.clip_push_probe [--quick] [--checkpoint PATH]`` loads the CLIP agent that
 ``python -m bench.clip_push --save`` kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which unpickles; load only one this bench
-wrote on your machine), plays it on fresh seeds, and scores every frame with the same VLM-RM reward the agent
-was trained on (goal, baseline and alpha of :mod:`bench.clip_push`, the shipped studio CLIP; or, with
-``--checkpoint``, a candidate studio CLIP: does a new reward model still pay what the old agent found?). The
+wrote on your machine), plays it on fresh seeds, and scores every frame with the VLM-RM reward of
+:mod:`bench.clip_push` (its goal, baseline and alpha) under the shipped studio CLIP, which is what the agent
+was trained on when ``clip_push --save`` ran last. ``--checkpoint`` scores with another studio CLIP instead
+(does a new reward model still pay what an old agent found?); such runs, and runs with another ``--policy``,
+write ``clip_push_probe_other.json`` so the file of record stays the kept agent under its own reward. The
 scripted controller plays the same seeds to show what a real success is paid. Headline keys:
 
 * ``policy_start_reward`` and ``policy_end_reward``: the reward of the first frame and the mean of the last 20;
@@ -76,7 +78,9 @@ def main(argv=None) -> dict:
                 "policy_success_rate": round(float(np.mean(wins)), 3),
                 "scripted_success_rate": round(float(np.mean(scripted_wins)), 3),
                 "episodes": episodes, "prompt": GOAL, "baseline": BASELINE, "quick": args.quick}
-    finish("clip_push_probe", {"policy": args.policy, "checkpoint": str(args.checkpoint)}, headline, args.out)
+    own = Path(args.policy) == POLICY and args.checkpoint == STUDIO_CHECKPOINT
+    finish("clip_push_probe" if own else "clip_push_probe_other",
+           {"policy": args.policy, "checkpoint": str(args.checkpoint)}, headline, args.out)
     return headline
 
 
