@@ -22,9 +22,8 @@ frames (the poses had fallen from 0.88 to 0.68 as manipulation frames outnumbere
 --decorate 0.5`` with the rest as run 5; run 8 the same from run 7 with ``--seed 90000 --rounds 4``. Run 9
 mines negatives from the policy: the CLIP agent ``bench.clip_push --save`` trained on run 8 had learnt to park
 its arm where run 8 paid it 68% of the reward of success without touching the cube, so ``--policy
-bench/results/clip_push_clip_policy.zip --policy-episodes 400`` adds 400 episodes a round played by that agent
-(captioned from the true state; that file as of commit 05eb512, before a later ``--save`` replaced it); the same
-from run 8 with ``--seed 110000 --rounds 2``.
+bench/results/clip_push_clip_policy_run8.zip --policy-episodes 400`` adds 400 episodes a round played by that
+agent (captioned from the true state); the same from run 8 with ``--seed 110000 --rounds 2``.
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
