@@ -23,7 +23,9 @@ frames (the poses had fallen from 0.88 to 0.68 as manipulation frames outnumbere
 mines negatives from the policy: the CLIP agent ``bench.clip_push --save`` trained on run 8 had learnt to park
 its arm where run 8 paid it 68% of the reward of success without touching the cube, so ``--policy
 bench/results/clip_push_clip_policy_run8.zip --policy-episodes 400`` adds 400 episodes a round played by that
-agent (captioned from the true state); the same from run 8 with ``--seed 110000 --rounds 2``.
+agent (captioned from the true state); the same from run 8 with ``--seed 110000 --rounds 2``. Run 10 (not
+shipped: its push agent did no better) continued run 9 with ``--seed 130000 --policy
+bench/results/clip_push_clip_policy.zip bench/results/clip_push_clip_policy_run8.zip --policy-episodes 300``.
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
