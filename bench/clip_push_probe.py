@@ -1,8 +1,8 @@
 """What the CLIP push agent learned to earn: the CLIP reward it reaches, beside the reward of a real success.
 
 ``python -m bench.clip_push_probe [--quick] [--checkpoint PATH]`` loads the CLIP agent that
-``python -m bench.clip_push --save`` kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which unpickles; load only one this bench
-wrote on your machine), plays it on fresh seeds, and scores every frame with the VLM-RM reward of
+``python -m bench.clip_push --save`` kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which
+unpickles; load only one this bench wrote on your machine), plays it on fresh seeds, and scores every frame with the VLM-RM reward of
 :mod:`bench.clip_push` (its goal, baseline and alpha) under the shipped studio CLIP, which is what the agent
 was trained on when ``clip_push --save`` ran last. ``--checkpoint`` scores with another studio CLIP instead
 (does a new reward model still pay what an old agent found?); such runs, and runs with another ``--policy``,
@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
                 "policy_success_rate": round(float(np.mean(wins)), 3),
                 "scripted_success_rate": round(float(np.mean(scripted_wins)), 3),
                 "episodes": episodes, "prompt": GOAL, "baseline": BASELINE, "quick": args.quick}
-    own = Path(args.policy) == POLICY and args.checkpoint == STUDIO_CHECKPOINT
+    own = Path(args.policy).resolve() == POLICY.resolve() and args.checkpoint.resolve() == STUDIO_CHECKPOINT.resolve()
     finish("clip_push_probe" if own else "clip_push_probe_other",
            {"policy": args.policy, "checkpoint": str(args.checkpoint)}, headline, args.out)
     return headline

@@ -216,8 +216,9 @@ def policy_frames(policy_path, n_episodes: int, seed: int, *, every: int = 3, no
 
     This is where an agent that games a CLIP reward goes: ``bench.clip_push``'s CLIP agent parks its arm
     low near the pad and never touches the cube, and the model it was trained on (run 8) paid those frames 68%
-    of the reward of success (``bench.clip_push_probe``); run 9, trained with them, pays 22%. Here they are captioned with what is true ("the cube is far from the pad"),
-    so training on them teaches the reward not to pay that pose. The agent sees only positions, so the scenes
+    of the reward of success (``bench.clip_push_probe``); run 9, trained with them, pays 22%. Here they are
+    captioned with what is true ("the cube is far from the pad"), so training on them teaches the reward not
+    to pay that pose. The agent sees only positions, so the scenes
     keep the world's random colours and shapes (one object, as the agent was trained); the held-out object
     is skipped as everywhere in training. Exploration noise (``noise``) widens the poses around the agent's.
     """
