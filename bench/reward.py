@@ -39,24 +39,37 @@ DEFAULT_THREADS = torch.get_num_threads()
 BASELINE = ["the red cube is far from the blue pad"]
 
 
+def push_envs(n: int, first_seed: int = 0) -> list:
+    """``n`` push worlds (red cube, blue pad) framed by the ``workspace`` camera, reset with seeds
+    ``first_seed``, ``first_seed + 1``, ..."""
+    envs = [worlds.make("studio/Push-v0", render_mode=None, camera="workspace", render_profile="reward",
+                        colors=["red"], pad_colors=["blue"]) for _ in range(n)]
+    for i, env in enumerate(envs):
+        env.reset(seed=first_seed + i)
+    return envs
+
+
+def render_window(envs: list, rng: np.random.Generator, out: np.ndarray, size: int) -> None:
+    """Step every env ``len(out) // len(envs)`` times with random actions, rendering each step's reward frame
+    at ``size`` px into ``out`` (step ``t`` of env ``i`` at ``t * len(envs) + i``); finished episodes restart."""
+    for t in range(len(out) // len(envs)):
+        for i, env in enumerate(envs):
+            _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 4))
+            out[t * len(envs) + i] = env.unwrapped.render_camera("workspace", "reward", size, size)
+            if term or trunc:
+                env.reset()
+
+
 def studio_pipeline(embedder: ClipEmbedder, seconds: float, n_envs: int = 8, window: int = 32) -> float:
     """Reward-steps/s of the studio pipeline (see module docstring)."""
-    envs = [worlds.make("studio/Push-v0", render_mode=None, camera="workspace", render_profile="reward",
-                        colors=["red"], pad_colors=["blue"]) for _ in range(n_envs)]
-    for i, env in enumerate(envs):
-        env.reset(seed=i)
+    envs = push_envs(n_envs)
     goal, base = embedder.embed_texts(GOAL), embedder.embed_texts(BASELINE)
     rng = np.random.default_rng(0)
     size = embedder.image_size[0]
     frames = np.empty((window * n_envs, size, size, 3), np.uint8)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        for t in range(window):
-            for i, env in enumerate(envs):
-                _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 4))
-                frames[t * n_envs + i] = env.unwrapped.render_camera("workspace", "reward", size, size)
-                if term or trunc:
-                    env.reset()
+        render_window(envs, rng, frames, size)
         emb = embedder.embed_images(frames)
         rewards = fast_reward(emb, goal, base, alpha=0.5)
         steps += len(rewards)

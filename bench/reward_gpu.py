@@ -53,7 +53,7 @@ import torch
 from agents.vlm.clip_reward import fast_reward
 from agents.vlm.embedder import ClipEmbedder, default_embedder
 from bench.common import finish, parser
-from bench.reward import BASELINE, GOAL, naive_pipeline
+from bench.reward import BASELINE, GOAL, naive_pipeline, push_envs, render_window
 
 MODELS = ("ViT-B-32", "studio")
 
@@ -61,26 +61,15 @@ MODELS = ("ViT-B-32", "studio")
 def _render_worker(conn, shm_name: str, shape: tuple, worker: int, seed: int, window: int) -> None:
     """Step ``K`` push envs with random actions, rendering each step into ``buffer[b, worker]`` whenever the
     main process sends ``b``; answers ``b`` when that window is full. ``None`` stops it."""
-    import worlds
-
     _, _, per_window, size = shape[:4]
     k = per_window // window
     shm = shared_memory.SharedMemory(name=shm_name)
     frames = np.ndarray(shape, np.uint8, buffer=shm.buf)
-    envs = [worlds.make("studio/Push-v0", render_mode=None, camera="workspace", render_profile="reward",
-                        colors=["red"], pad_colors=["blue"]) for _ in range(k)]
-    for i, env in enumerate(envs):
-        env.reset(seed=seed + i)
+    envs = push_envs(k, seed)
     rng = np.random.default_rng(seed)
     conn.send("ready")
     while (b := conn.recv()) is not None:
-        out = frames[b, worker]
-        for t in range(window):
-            for i, env in enumerate(envs):
-                _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 4))
-                out[t * k + i] = env.unwrapped.render_camera("workspace", "reward", size, size)
-                if term or trunc:
-                    env.reset()
+        render_window(envs, rng, frames[b, worker], size)
         conn.send(b)
     for env in envs:
         env.close()

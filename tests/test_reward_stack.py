@@ -330,6 +330,22 @@ def test_store_rescoring_100k_steps_timing(embedder):
     np.testing.assert_allclose(scores[:1000], ref, atol=1e-5)
 
 
+class Big:
+    """An embedder whose input is 224 px (as ViT-B-32's), without ViT-B-32's cost on a 2-core CPU."""
+
+    image_size = (224, 224)
+
+    def __init__(self):
+        self.inner = ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu")
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_images(self, frames):
+        assert frames.shape[1:3] == (224, 224)
+        return self.inner.embed_images(frames)
+
+
 class _SizeProbe(ClipTerm):
     """A CLIP term that records the shape of the frames it is given."""
 
@@ -346,19 +362,6 @@ def test_frames_are_rendered_at_the_embedders_input_size_not_upsampled():
     """A 224-px model (open_clip's ViT-B-32 layout at its real input size) gets 224-px renders from both
     wrappers; the studio CLIP keeps the reward profile's 96 px."""
 
-    class Big:      # an embedder whose input is 224 px, without ViT-B-32's cost on a 2-core CPU
-        image_size = (224, 224)
-
-        def __init__(self):
-            self.inner = ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu")
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-        def embed_images(self, frames):
-            assert frames.shape[1:3] == (224, 224)
-            return self.inner.embed_images(frames)
-
     for embedder, px in ((Big(), 224), (ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu"), 96)):
         term = _SizeProbe(GOAL, BASE, embedder)
         venv = VecRewardStack(vec_env(2, seed=3), RewardStack([term], embedder=embedder))
@@ -374,16 +377,6 @@ def test_frames_are_rendered_at_the_embedders_input_size_not_upsampled():
 
 def test_a_clip_term_added_while_training_gets_frames_at_its_embedders_size():
     """The stack starts with no frames at all; a live edit adds a CLIP term whose model takes 224 px."""
-
-    class Big:
-        image_size = (224, 224)
-
-        def __init__(self):
-            self.inner = ClipEmbedder("studio-clip-tiny", pretrained=None, device="cpu")
-
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
     stack = RewardStack([WorldTerm("push")])
     venv = VecRewardStack(vec_env(2, seed=4), stack)
     venv.reset()
