@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import worlds
-from agents.rewards.wrappers import default_reward_camera
+from agents.rewards.wrappers import default_reward_camera, render_reward_frame
 from agents.scripted import ScriptedController
 from agents.vlm.captions import POSE_PHRASES, RELATIONS, Facts, caption
 from agents.vlm.clip_reward import check_prompts, goal_baseline, projection_reward, success_probability
@@ -69,7 +69,7 @@ def _manipulation_episode(world_id: str, seed: int, embedder: ClipEmbedder, size
         done = False
         while True:
             frames.append(u.render_camera())
-            reward_frames.append(u.render_camera(camera, "reward"))
+            reward_frames.append(render_reward_frame(env, camera, embedder.image_size))
             d = float(np.linalg.norm(u.object_position(0)[:2] - u.goal_position()[:2]))
             progress.append(float(np.clip(1 - d / max(start, 1e-6), 0, 1)))
             if done:
@@ -84,7 +84,7 @@ def _manipulation_episode(world_id: str, seed: int, embedder: ClipEmbedder, size
         env.close()
 
 
-def _humanoid_sweep(world_id: str, seed: int, size: int):
+def _humanoid_sweep(world_id: str, seed: int, embedder: ClipEmbedder, size: int):
     """Frames interpolating joint angles from standing into the target pose (kinematics only)."""
     env = worlds.make(world_id, render_profile="viewer", width=size, height=size)
     try:
@@ -101,7 +101,7 @@ def _humanoid_sweep(world_id: str, seed: int, size: int):
             qpos[3:7] /= np.linalg.norm(qpos[3:7])
             u.set_pose_state(qpos)
             frames.append(u.render_camera())
-            reward_frames.append(u.render_camera(camera, "reward"))
+            reward_frames.append(render_reward_frame(env, camera, embedder.image_size))
             success.append(u.poses()[desc.target])
             progress.append(w)
         candidates = _pose_candidates()
@@ -115,7 +115,7 @@ def record_episode(world_id: str, seed: int, embedder: ClipEmbedder, size: int =
                    n_objects: int | None = None) -> EpisodeRecord:
     """Play (or sweep) one episode and embed every step's reward frame in one batched call."""
     if worlds.WORLDS[world_id].family == "humanoid":
-        parts = _humanoid_sweep(world_id, seed, size)
+        parts = _humanoid_sweep(world_id, seed, embedder, size)
     else:
         parts = _manipulation_episode(world_id, seed, embedder, size, n_objects)
     instruction, goal, base, frames, reward_frames, success, progress, candidates = parts
@@ -135,7 +135,8 @@ def record_policy_episode(run_dir, embedder: ClipEmbedder, checkpoint=None, seed
     from studio.rollout import policy_episode
     from studio.session import Session
 
-    episode = policy_episode(run_dir, checkpoint, seed, size, reward_frames=True, progress=progress)
+    episode = policy_episode(run_dir, checkpoint, seed, size, reward_frames=True, progress=progress,
+                             reward_frame_size=embedder.image_size)
     desc = episode.describe
     if hasattr(desc, "objects"):
         goal, base, candidates = _object_prompts(desc)

@@ -72,13 +72,17 @@ def _progress(env, start: float | None) -> tuple[float, float]:
 
 def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, seed: int = 10_000, size: int = 256,
                    deterministic: bool = True, reward_frames: bool = False,
-                   progress: Callable[[float], None] | None = None) -> PolicyEpisode:
+                   progress: Callable[[float], None] | None = None,
+                   reward_frame_size: tuple[int, int] | None = None) -> PolicyEpisode:
     """Play one episode of ``checkpoint`` (default: the run's latest) on the run's world.
+
+    With ``reward_frames``, each step's reward-camera frame is kept too, rendered at ``reward_frame_size``
+    (the embedder's ``image_size``; default: the ``reward`` profile's 96 px).
 
     Raises:
         FileNotFoundError: the run has no checkpoint yet (the message says how to get one).
     """
-    from agents.rewards.wrappers import default_reward_camera
+    from agents.rewards.wrappers import default_reward_camera, render_reward_frame
     from agents.sb3_factory import load_model
 
     paths = RunPaths(Path(run_dir))
@@ -101,7 +105,7 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
         limit = env.spec.max_episode_steps or 100
         frames, rframes, success = [u.render_camera()], [], []
         if reward_frames:
-            rframes.append(u.render_camera(camera, "reward"))
+            rframes.append(render_reward_frame(env, camera, reward_frame_size))
         prog, start = _progress(env, None)
         progress_curve = [prog]
         terms: dict[str, list[float]] = {}
@@ -116,7 +120,7 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
             success.append(bool(info.get("is_success", False)))
             frames.append(u.render_camera())
             if reward_frames:
-                rframes.append(u.render_camera(camera, "reward"))
+                rframes.append(render_reward_frame(env, camera, reward_frame_size))
             progress_curve.append(_progress(env, start)[0])
             if progress is not None:
                 progress(min(len(success) / limit, 1.0))

@@ -62,6 +62,16 @@ def test_humanoid_sweep_reaches_the_target_pose(embedder):
     assert r.success[-1] and not r.success[0]
 
 
+@pytest.mark.parametrize("world_id", ["studio/Push-v0", "studio/HumanoidKneel-v0"])
+def test_reward_frames_are_rendered_at_the_embedders_input_size(world_id):
+    """A 224-px model (ViT-B-32's size) is fed 224-px frames by the Inspect page, not 96-px ones upsampled."""
+    from tests.test_reward_stack import Big
+
+    big = Big()     # asserts the frames it embeds are 224 px
+    r = record_episode(world_id, 0, big, size=64)
+    assert len(r.embeddings) == len(r.frames) and r.frames.shape[1:3] == (64, 64)
+
+
 def test_page_renders_and_reports_bad_prompts_on_the_page():
     at = AppTest.from_string(PAGE, default_timeout=300)
     at.run()
@@ -74,3 +84,23 @@ def test_page_renders_and_reports_bad_prompts_on_the_page():
     at.text_area(key="lab_base").set_value("the cube is far from the pad").run()
     at.slider(key="lab_alpha").set_value(0.0).run()
     assert not at.exception and not at.error
+
+
+def test_a_runs_policy_episode_is_embedded_at_the_embedders_input_size(tmp_path):
+    """The Inspect page's "a run's saved policy" source: a real (tiny) run's checkpoint, played and embedded."""
+    from studio.clip_preview import record_policy_episode
+    from studio.runs import new_run
+    from studio.spec import parse_run_config
+    from studio.worker import Worker
+    from tests.test_reward_stack import Big
+
+    cfg = parse_run_config({"world_id": "studio/Reach-v0", "n_envs": 2, "total_steps": 128,
+                            "reward": {"terms": [{"kind": "world", "key": "reach"}]},
+                            "algo_kwargs": {"n_steps": 64, "batch_size": 64, "n_epochs": 1},
+                            "telemetry": {"frame_every_s": 0}})
+    paths = new_run(tmp_path, cfg.world_id, cfg.algo)
+    paths.config.write_text(cfg.to_yaml())
+    assert Worker(paths, cfg).train() == "completed"
+    r = record_policy_episode(paths.root, Big(), size=64)      # Big asserts every frame it embeds is 224 px
+    assert len(r.embeddings) == len(r.frames) == len(r.success) > 1
+    assert r.frames.shape[1:3] == (64, 64)

@@ -64,7 +64,9 @@ def reward_frame_size(stack: RewardStack) -> tuple[int, int] | None:
     return None if size is None else (int(size[0]), int(size[1]))
 
 
-def _render(env: gym.Env, camera: str, size: tuple[int, int] | None) -> np.ndarray:
+def render_reward_frame(env: gym.Env, camera: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``camera``'s frame under the ``reward`` profile at ``size`` = ``(height, width)`` (an embedder's
+    ``image_size``), or at the profile's own size when ``size`` is ``None``: what a CLIP term is fed."""
     if size is None:
         return env.unwrapped.render_camera(camera, REWARD_PROFILE)
     return env.unwrapped.render_camera(camera, REWARD_PROFILE, size[1], size[0])
@@ -146,7 +148,7 @@ class RewardStackWrapper(gym.Wrapper):
         """The current state from the reward camera under the ``reward`` profile, ``(H, W, 3)`` uint8."""
         if self.camera is None:
             self.camera = _check_camera(self.env, None)
-        return _render(self.env, self.camera, reward_frame_size(self.stack))
+        return render_reward_frame(self.env, self.camera, reward_frame_size(self.stack))
 
     def step(self, action):
         state: StackState = self.stack.state  # pinned before the step: an edit lands on the next one
@@ -192,7 +194,7 @@ class RewardFrameWrapper(gym.Wrapper):
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if self.enabled:
-            info[FRAME_KEY] = _render(self.env, self.camera, self.size)
+            info[FRAME_KEY] = render_reward_frame(self.env, self.camera, self.size)
         return obs, reward, terminated, truncated, info
 
 
@@ -282,4 +284,4 @@ class VecRewardStack(VecEnvWrapper):
 
 
 __all__ = ["FRAME_KEY", "RewardFrameWrapper", "RewardStackWrapper", "VecRewardStack", "default_reward_camera",
-           "reward_frame_size", "rewrite_info"]
+           "render_reward_frame", "reward_frame_size", "rewrite_info"]

@@ -215,7 +215,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0,
-          policies: Sequence[Path] = (), policy_episodes: int = 0, log=print) -> dict:
+          policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str = STUDIO_CLIP, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -237,12 +237,12 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     check_set = heldout.subset(np.arange(len(heldout)) % 4 == 0)
 
     register()
-    model = open_clip.create_model(STUDIO_CLIP)
+    model = open_clip.create_model(model_name)
     if init is not None:        # continue from a checkpoint (e.g. more epochs at a lower learning rate)
         model.load_state_dict({k: v.float() for k, v in torch.load(init, map_location="cpu").items()})
         log(f"initialised from {init}")
     model = model.to(device)
-    tokenizer = open_clip.get_tokenizer(STUDIO_CLIP)
+    tokenizer = open_clip.get_tokenizer(model_name)
     words = filler_words(tokenizer.encoder)
     fact_ids: dict = {}
 
@@ -346,7 +346,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, out)
     meta = {
-        "model": STUDIO_CLIP, "checkpoint": out.name, "checkpoint_mb": round(out.stat().st_size / 2**20, 2),
+        "model": model_name, "checkpoint": out.name, "checkpoint_mb": round(out.stat().st_size / 2**20, 2),
         "device": device, "train_minutes_including_rendering": round(train_minutes, 1),
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                    "init": None if init is None else Path(init).name, "every": every,
