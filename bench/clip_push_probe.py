@@ -28,7 +28,7 @@ import worlds
 from agents.scripted import run_episode
 from agents.vlm.clip_reward import vlm_rm_reward
 from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
-from agents.vlm.model_configs import STUDIO_CLIP
+from agents.vlm.model_configs import checkpoint_model
 from bench.clip_push import ALPHA, BASELINE, GOAL, WORLD, play
 from bench.common import RESULTS, finish, parser
 
@@ -42,7 +42,7 @@ def main(argv=None) -> dict:
                    help="the studio CLIP that scores the frames (default: the shipped one)")
     args = p.parse_args(argv)
     if not args.checkpoint.is_file():
-        raise SystemExit(f"{args.checkpoint} is missing: give a studio-clip-tiny checkpoint "
+        raise SystemExit(f"{args.checkpoint} is missing: give a studio CLIP checkpoint "
                          f"(python -m agents.vlm.train_domain_clip writes one)")
     if not Path(args.policy).is_file():
         raise SystemExit(f"{args.policy} is missing: run `python -m bench.clip_push --save` first (it keeps the "
@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     from stable_baselines3 import SAC
 
     model = SAC.load(args.policy, device="cpu")
-    embedder = ClipEmbedder(STUDIO_CLIP, pretrained=args.checkpoint, device="cpu")
+    embedder = ClipEmbedder(checkpoint_model(args.checkpoint), pretrained=args.checkpoint, device="cpu")
     goal, base = embedder.embed_texts([GOAL]), embedder.embed_texts([BASELINE])
 
     def reward(frames: list[np.ndarray]) -> np.ndarray:

@@ -339,18 +339,19 @@ class ClipEmbedder:
 
 
 def default_embedder(device: str = "auto") -> ClipEmbedder:
-    """The studio CLIP: ``studio-clip-tiny`` with the shipped checkpoint :data:`STUDIO_CHECKPOINT`.
+    """The studio CLIP: the shipped checkpoint :data:`STUDIO_CHECKPOINT`, loaded as the architecture its
+    sidecar names (:func:`~agents.vlm.model_configs.checkpoint_model`).
 
     Without the checkpoint (not trained yet) the weights are random: fine for plumbing and speed, useless as
     a reward; a warning says how to make it.
     """
-    from agents.vlm.model_configs import STUDIO_CLIP
+    from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model
 
     if not STUDIO_CHECKPOINT.is_file():
         warnings.warn(f"{STUDIO_CHECKPOINT} is missing, so the studio CLIP has random weights; train it with "
                       f"`python -m agents.vlm.train_domain_clip` (writes that file)", stacklevel=2)
         return ClipEmbedder(STUDIO_CLIP, pretrained=None, device=device)
-    return ClipEmbedder(STUDIO_CLIP, pretrained=STUDIO_CHECKPOINT, device=device)
+    return ClipEmbedder(checkpoint_model(STUDIO_CHECKPOINT), pretrained=STUDIO_CHECKPOINT, device=device)
 
 
 __all__ = ["STUDIO_CHECKPOINT", "ClipEmbedder", "default_embedder", "load_clip"]

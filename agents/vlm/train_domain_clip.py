@@ -67,7 +67,8 @@ from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_
     caption, decorate, distractors, draw_decoration, filler_words, negative_kind
 from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
-from agents.vlm.model_configs import STUDIO_CLIP, register
+from agents.vlm.model_configs import CONFIG_DIR, STUDIO_CLIP, checkpoint_model, register
+from agents.vlm.model_growth import grow_vision_blocks, vision_layers
 from worlds.manipulation import COLORS, SHAPES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "assets" / "studio_clip.pt"
@@ -215,7 +216,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0,
-          policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str = STUDIO_CLIP, log=print) -> dict:
+          policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
+          log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -225,6 +227,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     renders ``policy_episodes`` episodes played by each agent, captioned from the true state: the frames
     where a reward-gaming agent goes become training data (negatives mined from the policy). Keep the agents
     of earlier cycles in the list, so a reward fixed against one exploit does not forget it.
+    ``model_name`` (default: ``init``'s architecture, else ``studio-clip-tiny``) may be deeper than ``init``:
+    its vision tower is then grown from ``init``'s without changing what it computes
+    (:func:`~agents.vlm.model_growth.grow_vision_blocks`).
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -237,10 +242,17 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     check_set = heldout.subset(np.arange(len(heldout)) % 4 == 0)
 
     register()
+    if model_name is None:
+        model_name = STUDIO_CLIP if init is None else checkpoint_model(init)
     model = open_clip.create_model(model_name)
     if init is not None:        # continue from a checkpoint (e.g. more epochs at a lower learning rate)
-        model.load_state_dict({k: v.float() for k, v in torch.load(init, map_location="cpu").items()})
-        log(f"initialised from {init}")
+        state = {k: v.float() for k, v in torch.load(init, map_location="cpu").items()}
+        layers = model.visual.transformer.layers
+        if vision_layers(state) != layers:
+            log(f"growing {init}'s vision tower from {vision_layers(state)} to {layers} blocks (same function)")
+            state = grow_vision_blocks(state, layers)
+        model.load_state_dict(state)
+        log(f"initialised from {init} as {model_name}")
     model = model.to(device)
     tokenizer = open_clip.get_tokenizer(model_name)
     words = filler_words(tokenizer.encoder)
@@ -390,6 +402,9 @@ def main(argv=None) -> None:
                    help="SB3 SAC zips (e.g. bench/results/clip_push_clip_policy.zip): their push episodes join the "
                         "training frames, captioned from the true state. They unpickle: only files made here")
     p.add_argument("--policy-episodes", type=int, default=400, help="episodes each --policy agent plays per round")
+    p.add_argument("--model", default=None,
+                   help="studio-clip-tiny or studio-clip-small (default: --init's architecture, else tiny); deeper "
+                        "than --init grows its vision tower (same function at the start)")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -401,6 +416,11 @@ def main(argv=None) -> None:
             check_policy(path)
         except ValueError as exc:
             p.error(f"--policy {path}: {exc}")
+    if a.model is not None:
+        register()
+        known = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+        if a.model not in known:
+            p.error(f"--model {a.model!r} is not a studio model; choose one of {known}")
     for name in ("wander", "decorate"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
@@ -408,12 +428,13 @@ def main(argv=None) -> None:
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
-              wander=a.wander, decorate_p=a.decorate, policies=a.policy, policy_episodes=min(a.policy_episodes, 6))
+              wander=a.wander, decorate_p=a.decorate, policies=a.policy, policy_episodes=min(a.policy_episodes, 6),
+              model_name=a.model)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, policies=a.policy,
-              policy_episodes=a.policy_episodes)
+              policy_episodes=a.policy_episodes, model_name=a.model)
 
 
 if __name__ == "__main__":
