@@ -11,9 +11,9 @@ import pytest
 from agents.vlm.captions import FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, HELDOUT_WORDS, \
     POSE_HELDOUT_TEMPLATES, POSE_PHRASES, RELATIONS, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, \
     draw_decoration, filler_words, negative_kind
-from agents.vlm.domain_data import FrameSet, manipulation_frames
+from agents.vlm.domain_data import NEXT_TO, FrameSet, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, spearman
-from worlds.manipulation import COLORS, SHAPES
+from worlds.manipulation import COLORS, PAD_RADIUS, SHAPES
 
 FACTS = Facts(obj="red cube", ref="blue pad", relation="far from")
 
@@ -53,6 +53,10 @@ def test_frames_record_the_relation_to_every_other_reference():
         assert len(rel) == n_objects - 1 and set(rel.values()) <= set(RELATIONS)
         assert frames.facts[i].ref not in rel
     assert frames.subset(np.arange(len(frames)) < 2).relations == frames.relations[:2]
+    # the object-to-pad distance each frame records is the one its relation was read from
+    for f, d in zip(frames.facts, frames.ref_distance):
+        assert f.relation == ("on" if d < PAD_RADIUS else "next to" if d < NEXT_TO else "far from")
+    assert np.array_equal(frames.subset(np.arange(len(frames)) < 2).ref_distance, frames.ref_distance[:2])
 
 
 def _fake_frames(facts: list[Facts]) -> FrameSet:
@@ -83,6 +87,31 @@ def test_retrieval_is_perfect_for_an_oracle_and_at_zero_for_a_model_that_sees_no
     blind = caption_retrieval(lambda im: np.ones((len(im), 3)), lambda tx: np.ones((len(tx), 3)), frames,
                               TRAIN_TEMPLATES, k=4)
     assert blind["top1"] == 0.0
+
+
+def test_relation_wins_are_split_by_distance_to_the_nearest_threshold():
+    """A model that reads relations only when the object is at least 2 cm from a threshold: its relation
+    wins are 0 in the bands nearer than that and 1 beyond; frames without a pad distance are left out."""
+    distances = [0.065, 0.145, 0.075, 0.20, 0.03, 0.30, float("nan")]  # margins (cm): 0.5, 0.5, 1.5, 5, 3, 15, -
+    relation = lambda d: "on" if d < PAD_RADIUS else "next to" if d < NEXT_TO else "far from"
+    facts = [Facts(obj="red cube", ref="blue pad", relation=relation(d) if d == d else "far from") for d in distances]
+    frames = _fake_frames(facts)
+    frames.ref_distance = np.array(distances, np.float32)
+    oracle_images, texts = _facts_embedder(facts, TRAIN_TEMPLATES)
+    near = np.array([min(abs(d - t) for t in (PAD_RADIUS, NEXT_TO)) < 0.02 if d == d else False for d in distances])
+
+    def images(ims):
+        out = oracle_images(ims)
+        out[near[ims[:, 0, 0, 0]]] = 0.0      # near a threshold the model sees nothing: every caption ties
+        return out
+
+    result = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)     # every negative of each frame
+    bands = result["relation_by_margin"]
+    assert bands["0-1 cm"]["pairwise"] == bands["1-2 cm"]["pairwise"] == 0.0
+    assert bands["2-4 cm"]["pairwise"] == bands["4-8 cm"]["pairwise"] == bands[">=8 cm"]["pairwise"] == 1.0
+    assert bands["0-1 cm"]["n"] == 4 and sum(b["n"] for b in bands.values()) == 12   # 2 relation negatives a frame
+    frames.ref_distance = None
+    assert "relation_by_margin" not in caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)
 
 
 def test_spearman_matches_its_definition_with_ties():

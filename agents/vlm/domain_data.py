@@ -42,6 +42,8 @@ class FrameSet:
     present: list[tuple[str, ...]]  # names of every object in each frame's scene
     relations: list[dict[str, str]] = field(default_factory=list)   # object 0 to the other references
     hover: np.ndarray | None = None   # x-y distance (m) from the gripper to the task's pad / reference
+    # x-y distance (m) from object 0 to its pad's centre; NaN when the reference is an object (stack) or absent
+    ref_distance: np.ndarray | None = None
 
     def relations_of(self, i: int) -> dict[str, str]:
         """Frame ``i``'s :func:`other_relations` (empty when not recorded, e.g. humanoid frames)."""
@@ -55,7 +57,12 @@ class FrameSet:
         keep = np.flatnonzero(mask)
         return FrameSet(self.images[keep], [self.facts[i] for i in keep], self.progress[keep], self.episode[keep],
                         [self.tasks[i] for i in keep], [self.present[i] for i in keep],
-                        [self.relations_of(i) for i in keep], None if self.hover is None else self.hover[keep])
+                        [self.relations_of(i) for i in keep], None if self.hover is None else self.hover[keep],
+                        None if self.ref_distance is None else self.ref_distance[keep])
+
+
+NEXT_TO = 0.15      # m: "next to" within this x-y distance (and not on), "far from" beyond it
+PAD_THRESHOLDS = (PAD_RADIUS, NEXT_TO)   # where a pad relation changes: captions on either side are hardest
 
 
 def _relation(env, ref: np.ndarray, stacked_on: bool) -> str:
@@ -66,7 +73,13 @@ def _relation(env, ref: np.ndarray, stacked_on: bool) -> str:
         on = bool(dist < 0.03 and abs(obj[2] - ref[2] - 2 * HALF) < 0.015)
     else:
         on = dist < PAD_RADIUS
-    return "on" if on else ("next to" if dist < 0.15 else "far from")
+    return "on" if on else ("next to" if dist < NEXT_TO else "far from")
+
+
+def _pad_distance(env) -> float:
+    """x-y distance from object 0 to its reference when that is a pad; NaN when it is an object (stack)."""
+    _, ref, stacked = _references(env)[0]
+    return float("nan") if stacked else float(np.linalg.norm(env.unwrapped.object_position(0)[:2] - ref[:2]))
 
 
 def _references(env) -> list[tuple[str, np.ndarray, bool]]:
@@ -146,6 +159,7 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0))
     envs = {}
     images, facts, progress, episode, task_names, present, relations, hover = [], [], [], [], [], [], [], []
+    distance = []
     i = 0
     while i < n_episodes:
         task = tasks[i % len(tasks)]
@@ -190,12 +204,13 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
                 present.append(tuple(u.describe().objects))
                 relations.append(other_relations(env))
                 hover.append(float(np.linalg.norm(u.tcp_position()[:2] - _references(env)[0][1][:2])))
+                distance.append(_pad_distance(env))
             t += 1
         i += 1
     for env in envs.values():
         env.close()
     return FrameSet(np.stack(images), facts, np.array(progress, np.float32), np.array(episode), task_names,
-                    present, relations, np.array(hover, np.float32))
+                    present, relations, np.array(hover, np.float32), np.array(distance, np.float32))
 
 
 def load_policy(path) -> Callable[[np.ndarray], np.ndarray]:
@@ -237,4 +252,7 @@ def concat(*sets: FrameSet) -> FrameSet:
                     np.concatenate([s.progress for s in sets]), np.concatenate(episodes),
                     [t for s in sets for t in s.tasks], [p for s in sets for p in s.present],
                     [s.relations_of(i) for s in sets for i in range(len(s))],
-                    None if any(s.hover is None for s in sets) else np.concatenate([s.hover for s in sets]))
+                    None if any(s.hover is None for s in sets) else np.concatenate([s.hover for s in sets]),
+                    None if all(s.ref_distance is None for s in sets) else np.concatenate(
+                        [np.full(len(s), np.nan, np.float32) if s.ref_distance is None else s.ref_distance
+                         for s in sets]))

@@ -4,6 +4,10 @@
   each change exactly one fact (relation, lifted or not, object colour, object shape, reference colour) and
   are false of the scene; top-1 accuracy. With ``k = 4`` chance is 20%. ``by_negative_kind`` gives, per kind
   of changed fact, how often the true caption beat that negative (pairwise; chance 50%).
+  ``relation_by_margin`` splits the pairwise relation wins (pads only) by how far the object is from the
+  nearest place where its relation changes (6 cm: on / next to; 15 cm: next to / far from): a caption for an
+  object 5 mm inside "next to" describes nearly the same picture as its "far from" negative, so those frames
+  bound what any model can reach on this metric.
 * :func:`progress_spearman`: scripted push and pick-and-place rollouts on held-out seeds; Spearman rank
   correlation between the CLIP reward for the task prompt ("the red cube is on the blue pad", baseline "the
   red cube is far from the blue pad", alpha 0 and 1) and true task progress (1 - object-to-goal distance /
@@ -24,9 +28,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from agents.vlm.captions import Facts, caption, distractors, negative_kind
-from agents.vlm.domain_data import FrameSet, manipulation_frames
+from agents.vlm.domain_data import PAD_THRESHOLDS, FrameSet, manipulation_frames
 from worlds.manipulation import COLORS, SHAPES
 
+MARGIN_BANDS_CM = (0, 1, 2, 4, 8)     # lower edges of the relation_by_margin bands (the last is open)
 EmbedImages = Callable[[np.ndarray], np.ndarray]
 EmbedTexts = Callable[[list[str]], np.ndarray]
 GOAL_TEMPLATE = "the {obj} is {rel} the {ref}"
@@ -74,16 +79,36 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     scores = [txt[[index[c] for c in cands]] @ img[i] for i, cands in enumerate(candidates)]
     correct = np.array([s[0] > s[1:].max(initial=-np.inf) for s in scores])   # strict: a tie is not a success
     pairwise: dict[str, list[bool]] = {}
-    for s, ks in zip(scores, kinds):
+    margin_wins: list[tuple[float, bool]] = []
+    for i, (s, ks) in enumerate(zip(scores, kinds)):
         for score, kind in zip(s[1:], ks):
             pairwise.setdefault(kind, []).append(bool(s[0] > score))
+            if kind == "relation" and frames.ref_distance is not None and np.isfinite(frames.ref_distance[i]):
+                margin = min(abs(float(frames.ref_distance[i]) - t) for t in PAD_THRESHOLDS)
+                margin_wins.append((100 * margin, bool(s[0] > score)))
     by_relation = {}
     for rel in ("on", "next to", "far from"):
         mask = np.array([f.relation == rel for f in frames.facts])
         if mask.any():
             by_relation[rel] = float(correct[mask].mean())
-    return {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation,
-            "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())}}
+    out = {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation,
+           "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())}}
+    if margin_wins:
+        out["relation_by_margin"] = _by_margin(margin_wins)
+    return out
+
+
+def _by_margin(wins: list[tuple[float, bool]]) -> dict[str, dict]:
+    """Pairwise relation wins per band of distance (cm) to the nearest relation threshold."""
+    margins, won = np.array([m for m, _ in wins]), np.array([w for _, w in wins])
+    edges = [*MARGIN_BANDS_CM, np.inf]
+    out = {}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (margins >= lo) & (margins < hi)
+        if mask.any():
+            name = f"{lo}-{hi} cm" if np.isfinite(hi) else f">={lo} cm"
+            out[name] = {"pairwise": round(float(won[mask].mean()), 4), "n": int(mask.sum())}
+    return out
 
 
 def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12,
