@@ -26,6 +26,9 @@ bench/results/clip_push_clip_policy_run8.zip --policy-episodes 400`` adds 400 ep
 agent (captioned from the true state); the same from run 8 with ``--seed 110000 --rounds 2``. Run 10 (not
 shipped: its push agent did no better) continued run 9 with ``--seed 130000 --policy
 bench/results/clip_push_clip_policy.zip bench/results/clip_push_clip_policy_run8.zip --policy-episodes 300``.
+Runs 11 and 12 (not shipped) tried the ``workspace`` camera at fovy 36 instead of 48 (objects ~11 px instead
+of ~8): 3 + 2 rounds from run 9 with both agents mined; captions rose (top-1 0.694 -> 0.719) but the push
+agent trained on run 12 parked its gripper over the pad and scored 2% (``bench/results/*run12_fovy36*``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
@@ -418,7 +421,7 @@ def main(argv=None) -> None:
             p.error(f"--policy {path}: {exc}")
     if a.model is not None:
         register()
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+        known = sorted(cfg.stem for cfg in CONFIG_DIR.glob("*.json"))
         if a.model not in known:
             p.error(f"--model {a.model!r} is not a studio model; choose one of {known}")
     for name in ("wander", "decorate"):
