@@ -70,7 +70,7 @@ from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_
     caption, decorate, distractors, draw_decoration, filler_words, negative_kind
 from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
-from agents.vlm.model_configs import CONFIG_DIR, STUDIO_CLIP, checkpoint_model, register
+from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
 from agents.vlm.model_growth import grow_vision_blocks, vision_layers
 from worlds.manipulation import COLORS, SHAPES
 
@@ -419,11 +419,8 @@ def main(argv=None) -> None:
             check_policy(path)
         except ValueError as exc:
             p.error(f"--policy {path}: {exc}")
-    if a.model is not None:
-        register()
-        known = sorted(cfg.stem for cfg in CONFIG_DIR.glob("*.json"))
-        if a.model not in known:
-            p.error(f"--model {a.model!r} is not a studio model; choose one of {known}")
+    if a.model is not None and a.model not in studio_models():
+        p.error(f"--model {a.model!r} is not a studio model; choose one of {studio_models()}")
     for name in ("wander", "decorate"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN

@@ -30,6 +30,11 @@ def register() -> None:
         _registered = True
 
 
+def studio_models() -> list[str]:
+    """The names of the studio's own architectures (this folder's configs)."""
+    return sorted(cfg.stem for cfg in CONFIG_DIR.glob("*.json"))
+
+
 def checkpoint_model(checkpoint: str | Path) -> str:
     """The model name in ``checkpoint``'s sidecar (``studio_clip.json`` beside ``studio_clip.pt``);
     :data:`STUDIO_CLIP` when there is no sidecar (checkpoints from before sidecars were all tiny).
@@ -44,7 +49,6 @@ def checkpoint_model(checkpoint: str | Path) -> str:
     except (json.JSONDecodeError, AttributeError) as exc:
         raise ValueError(f"{sidecar} is not a training sidecar ({exc}); delete it or restore the one "
                          f"train_domain_clip wrote") from exc
-    if not (CONFIG_DIR / f"{name}.json").is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
-        raise ValueError(f"{sidecar} names model {name!r}, which is not a studio model ({known})")
+    if name not in studio_models():
+        raise ValueError(f"{sidecar} names model {name!r}, which is not a studio model ({studio_models()})")
     return name
