@@ -32,7 +32,7 @@ import worlds
 from agents.vlm.clip_reward import fast_reward, vlm_rm_reward
 from agents.vlm.embedder import ClipEmbedder, default_embedder
 from bench.common import finish, parser
-from worlds.rendering import ProfileRenderer, get_profile
+from worlds.rendering import ProfileRenderer, TiledRenderer, get_profile
 
 GOAL = ["the red cube is on the blue pad"]
 DEFAULT_THREADS = torch.get_num_threads()
@@ -49,15 +49,27 @@ def push_envs(n: int, first_seed: int = 0) -> list:
     return envs
 
 
-def render_window(envs: list, rng: np.random.Generator, out: np.ndarray, size: int) -> None:
+def render_window(envs: list, rng: np.random.Generator, out: np.ndarray, size: int,
+                  tiled: TiledRenderer | None = None) -> None:
     """Step every env ``len(out) // len(envs)`` times with random actions, rendering each step's reward frame
-    at ``size`` px into ``out`` (step ``t`` of env ``i`` at ``t * len(envs) + i``); finished episodes restart."""
-    for t in range(len(out) // len(envs)):
+    at ``size`` px into ``out`` (step ``t`` of env ``i`` at ``t * len(envs) + i``); finished episodes restart.
+
+    With ``tiled`` (a :class:`~worlds.rendering.TiledRenderer` of ``len(envs)`` tiles at ``size`` px) all envs
+    step, then one call draws every env's frame of that step; otherwise each env renders its own.
+    """
+    n = len(envs)
+    for t in range(len(out) // n):
+        ended = []
         for i, env in enumerate(envs):
             _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, 4))
-            out[t * len(envs) + i] = env.unwrapped.render_camera("workspace", "reward", size, size)
+            if tiled is None:
+                out[t * n + i] = env.unwrapped.render_camera("workspace", "reward", size, size)
             if term or trunc:
-                env.reset()
+                ended.append(env)
+        if tiled is not None:
+            tiled.render_envs(envs, "workspace", out=out[t * n:(t + 1) * n])
+        for env in ended:                 # after the frame of the last step is drawn
+            env.reset()
 
 
 def studio_pipeline(embedder: ClipEmbedder, seconds: float, n_envs: int = 8, window: int = 32) -> float:

@@ -21,8 +21,12 @@ def test_a_worker_that_exits_without_answering_raises_with_its_exit_code():
     proc.join()
 
 
-@pytest.mark.parametrize("text", ["14", "0x8", "ax2", "3x"])
+@pytest.mark.parametrize("text", ["14", "0x8", "ax2", "3x", "14x8:tiles"])
 def test_a_bad_config_names_itself(text):
     with pytest.raises(SystemExit, match=repr(text)):
         parse_config(text)
-    assert parse_config("14x8") == (14, 8)
+
+
+def test_configs_parse_with_their_options():
+    assert parse_config("14x8") == (14, 8, ())
+    assert parse_config("30x1:each:usleep") == (30, 1, ("each", "usleep"))

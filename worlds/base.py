@@ -72,7 +72,12 @@ class StudioEnv(gym.Env):
         renderer = self._renderers.get(prof)
         if renderer is None:
             renderer = self._renderers[prof] = ProfileRenderer(self.model, prof)
-        return renderer.render(self.data, camera)
+        return renderer.render(self.render_state()[1], camera)
+
+    def render_state(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
+        """The model and data a renderer draws, brought up to date: worlds that keep drawn state outside
+        ``MjData`` (the collab table's drawn arms, the naming room's object slots) sync it here."""
+        return self.model, self.data
 
     def close(self) -> None:
         for renderer in self._renderers.values():

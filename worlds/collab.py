@@ -426,9 +426,9 @@ class CollabTableEnv(StudioEnv):
                                 "cubes at the red station")
 
     # ---------------------------------------------------------------- rendering
-    def render_camera(self, camera=None, profile=None, width=None, height=None) -> np.ndarray:
+    def render_state(self):
         self._sync_scene()
-        return super().render_camera(camera, profile, width, height)
+        return super().render_state()
 
     def _sync_scene(self) -> None:
         mp = self.data.mocap_pos

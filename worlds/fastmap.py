@@ -465,10 +465,9 @@ class FastMapRoomEnv(StudioEnv):
         mujoco.mj_kinematics(self.model, d)
         mujoco.mj_camlight(self.model, d)
 
-    def render_camera(self, camera: str | None = None, profile=None, width: int | None = None,
-                      height: int | None = None) -> np.ndarray:
+    def render_state(self):
         self._sync()
-        return super().render_camera(camera, profile, width, height)
+        return super().render_state()
 
 
 def _scene_xml() -> str:
