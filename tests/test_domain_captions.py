@@ -89,6 +89,23 @@ def test_retrieval_is_perfect_for_an_oracle_and_at_zero_for_a_model_that_sees_no
     assert blind["top1"] == 0.0
 
 
+def test_top1_is_split_by_template():
+    """A model that reads only captions in the first training template: 1 on the frames that drew it, 0 on
+    the rest, and the per-template figures average (weighted by frames) to the top-1."""
+    facts = [Facts(obj=f"{c} {s}", ref="blue pad", relation=r) for c in ("red", "green", "blue") for s in SHAPES
+             for r in RELATIONS] * 3
+    frames = _fake_frames(facts)
+    images, texts = _facts_embedder(facts, TRAIN_TEMPLATES)
+    known = {caption(f, TRAIN_TEMPLATES[0]) for f in
+             {x for f in facts for x in [f, *distractors(f, list(COLORS), list(SHAPES))]}}
+    blind_elsewhere = lambda tx: texts(tx) * np.array([[t in known] for t in tx])
+    result = caption_retrieval(images, blind_elsewhere, frames, TRAIN_TEMPLATES, k=4)
+    by = result["by_template"]
+    assert by[TRAIN_TEMPLATES[0]] == 1.0 and set(by) <= set(TRAIN_TEMPLATES) and len(by) > 1
+    assert all(v == 0.0 for t, v in by.items() if t != TRAIN_TEMPLATES[0])
+    assert 0 < result["top1"] < 1
+
+
 def test_relation_wins_are_split_by_distance_to_the_nearest_threshold():
     """A model that reads relations only when the object is at least 2 cm from a threshold: its relation
     wins are 0 in the bands nearer than that and 1 beyond; frames without a pad distance are left out."""

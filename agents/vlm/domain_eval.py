@@ -61,16 +61,21 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet,
                       templates: Sequence[str], k: int = 4, seed: int = 0) -> dict:
-    """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame."""
+    """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
+    of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
+    (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``), and
+    relation wins per distance to the nearest relation threshold (``relation_by_margin``)."""
     rng = np.random.default_rng(seed)
     img = embed_images(frames.images)
     colours, shapes = list(COLORS), list(SHAPES)
     candidates: list[list[str]] = []
     kinds: list[list[str]] = []
+    used: list[str] = []
     for i, (facts, present) in enumerate(zip(frames.facts, frames.present)):
         negatives = distractors(facts, colours, shapes, present, frames.relations_of(i))
         chosen = [negatives[j] for j in rng.choice(len(negatives), size=min(k, len(negatives)), replace=False)]
         template = templates[rng.integers(len(templates))]
+        used.append(template)
         candidates.append([caption(f, template) for f in [facts, *chosen]])
         kinds.append([negative_kind(facts, f) for f in chosen])
     unique = sorted({c for cands in candidates for c in cands})
@@ -91,8 +96,10 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         mask = np.array([f.relation == rel for f in frames.facts])
         if mask.any():
             by_relation[rel] = float(correct[mask].mean())
+    by_template = {t: round(float(correct[[u == t for u in used]].mean()), 4) for t in templates if t in used}
     out = {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation,
-           "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())}}
+           "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())},
+           "by_template": by_template}
     if margin_wins:
         out["relation_by_margin"] = _by_margin(margin_wins)
     return out

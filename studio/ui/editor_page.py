@@ -13,6 +13,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from agents.vlm.captions import PROMPT_HELP
 from studio.runs import RunInfo
 from studio.session import Session
 from studio.spec import ClipTermSpec, RewardSpec, ShapingTermSpec, SpecError, WorldTermSpec
@@ -38,7 +39,7 @@ def _term_inputs(term, i: int, prefix: str) -> dict:
                                              key=f"{prefix}_{i}_weight")
         if isinstance(term, ClipTermSpec):
             data["goal_prompts"] = st.text_area("Goal prompts (one per line)", "\n".join(term.goal_prompts),
-                                                height=68, key=f"{prefix}_{i}_goal")
+                                                height=68, key=f"{prefix}_{i}_goal", help=PROMPT_HELP)
             data["baseline_prompts"] = st.text_area("Baseline prompts (as many lines as goals)",
                                                     "\n".join(term.baseline_prompts), height=68,
                                                     key=f"{prefix}_{i}_base")

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import worlds  # noqa: E402
+from agents.vlm.captions import PROMPT_HELP  # noqa: E402
 from agents.vlm.domain_eval import spearman  # noqa: E402
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder  # noqa: E402
 from studio.clip_preview import closest_captions, record_episode, record_policy_episode, score  # noqa: E402
@@ -158,7 +159,7 @@ def render() -> None:
             st.session_state.lab_prompt_key = key
             st.session_state.lab_goal = record.goal_prompt
             st.session_state.lab_base = record.baseline_prompt
-        goal = st.text_area("Goal prompts (one per line)", key="lab_goal", height=80)
+        goal = st.text_area("Goal prompts (one per line)", key="lab_goal", height=80, help=PROMPT_HELP)
         base = st.text_area("Baseline prompts (one per line, as many as goals)", key="lab_base", height=80)
         alpha = st.slider("α (baseline projection)", 0.0, 1.0, 1.0, 0.05, key="lab_alpha")
         mode = st.radio("Mode", ["projection", "success"], horizontal=True, key="lab_mode",
