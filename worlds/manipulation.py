@@ -124,6 +124,19 @@ SPAWN_LOW = np.array([-0.12, -0.20])
 SPAWN_HIGH = np.array([0.18, 0.20])
 ARM_JOINTS = ("yaw", "shoulder", "elbow", "wrist_pitch", "wrist_roll")
 DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # TCP frame: z down, fixed yaw
+_IK_WEIGHTS = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])      # position rows count twice the orientation rows
+_IK_DAMPING = 1e-4 * np.eye(6)
+
+
+def orientation_error(rot: np.ndarray) -> np.ndarray:
+    """Half the sum of the cross products of ``rot``'s columns with :data:`DOWN`'s: the small-angle
+    axis-angle from the TCP frame ``rot`` to pointing down.
+
+    DOWN's columns are +x, -y and -z, so the sum reduces to these terms, equal bit for bit to
+    ``0.5 * sum(np.cross(rot[:, k], DOWN[:, k]) for k in range(3))`` (tested), and 10x cheaper: the IK runs
+    three times a step and np.cross cost more than the rest of its iteration.
+    """
+    return 0.5 * np.array([rot[2, 1] - rot[1, 2], rot[2, 0] + rot[0, 2], -rot[1, 0] - rot[0, 1]])
 EPISODE_STEPS = {"reach": 50, "push": 100, "pick_place": 100, "stack": 150}
 TERM_WEIGHTS: dict[str, dict[str, float]] = {
     "reach": {"reach": 1.0, "success": 1.0},
@@ -250,6 +263,7 @@ class ManipulationEnv(StudioEnv):
         self._obj_geoms = [{s: mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"object{i}_{s}") for s in SHAPES}
                            for i in range(self.n_objects)]
         self._pad_geoms = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"pad{j}") for j in range(self.n_pads)]
+        self._obj_geom_ids = [np.array(sorted(g.values())) for g in self._obj_geoms]
 
     # ---------------------------------------------------------------- operational-space control
     def _solve_ik(self, q: np.ndarray, target: np.ndarray, iterations: int = 3) -> np.ndarray:
@@ -265,14 +279,12 @@ class ManipulationEnv(StudioEnv):
             pos = d.site_xpos[self._tcp]
             rot = d.site_xmat[self._tcp].reshape(3, 3)
             err_p = target - pos
-            # Orientation error: half the sum of column cross products (small-angle axis-angle).
-            err_r = 0.5 * sum(np.cross(rot[:, k], DOWN[:, k]) for k in range(3))
+            err_r = orientation_error(rot)
             mujoco.mj_jacSite(m, d, jacp, jacr, self._tcp)
             jac = np.vstack([jacp[:, self._arm_dadr], jacr[:, self._arm_dadr]])
             err = np.concatenate([err_p, 0.5 * err_r])
-            weights = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
-            jw = jac * weights[:, None]
-            dq = jw.T @ np.linalg.solve(jw @ jw.T + 1e-4 * np.eye(6), err * weights)
+            jw = jac * _IK_WEIGHTS[:, None]
+            dq = jw.T @ np.linalg.solve(jw @ jw.T + _IK_DAMPING, err * _IK_WEIGHTS)
             q = np.clip(q + dq, self._arm_range[:, 0], self._arm_range[:, 1])
         return q
 
@@ -402,13 +414,9 @@ class ManipulationEnv(StudioEnv):
 
     def is_grasped(self, i: int = 0) -> bool:
         """Both finger geoms touch object ``i``."""
-        touching = set()
-        geoms = set(self._obj_geoms[i].values())
-        for c in self.data.contact[: self.data.ncon]:
-            pair = {c.geom1, c.geom2}
-            if pair & geoms:
-                touching |= pair & self._finger_geoms
-        return len(touching) == 2
+        pairs = self.data.contact.geom[: self.data.ncon]           # (ncon, 2) geom ids, read as one array
+        with_object = pairs[(pairs[:, :, None] == self._obj_geom_ids[i]).any(axis=(1, 2))]
+        return len(self._finger_geoms.intersection(with_object.ravel().tolist())) == 2
 
     def _observation(self) -> np.ndarray:
         vel = np.zeros(6)
