@@ -84,7 +84,7 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
 
     # Edit the goal prompt: a new version, and the EPIC distance to the previous one.
     goto_page(page, "Reward editor")
-    page.get_by_label("Goal prompts (one per line)").fill("the red cube is next to the blue pad")
+    page.get_by_role("textbox", name="Goal prompts (one per line)").fill("the red cube is next to the blue pad")
     page.get_by_role("button", name="Apply as v1").click()
     page.get_by_text("Applied as reward v1").wait_for(timeout=SLOW)
     readout = page.get_by_test_id("stMetric").filter(has_text="EPIC distance v0 → v1")
