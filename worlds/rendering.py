@@ -112,7 +112,20 @@ def _apply_flags(scene: mujoco.MjvScene, profile: RenderProfile) -> None:
         scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = profile.skybox
 
 
-class ProfileRenderer:
+class _FreedOnCollection:
+    """Frees its GL context (``close``) when garbage-collected, if not closed before."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the GL library may already be gone
+            pass
+
+
+class ProfileRenderer(_FreedOnCollection):
     """An offscreen ``mujoco.Renderer`` built for one :class:`RenderProfile`.
 
     ``render(data, camera)`` returns a fresh ``uint8`` array of shape ``(height, width, 3)``.
@@ -136,14 +149,8 @@ class ProfileRenderer:
         if renderer is not None:
             renderer.close()
 
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the GL library may already be gone
-            pass
 
-
-class TiledRenderer:
+class TiledRenderer(_FreedOnCollection):
     """Frames of many copies of one scene, drawn in one GL context and read back in one call.
 
     ``TiledRenderer(model, profile, count)`` lays ``count`` tiles of the profile's size on a grid in one
@@ -240,9 +247,3 @@ class TiledRenderer:
             if con is not None:
                 con.free()
             gl.free()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the GL library may already be gone
-            pass
