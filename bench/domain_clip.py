@@ -9,8 +9,10 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   ``caption_top1_heldout_object``: the same on frames whose target is the held-out "purple cylinder";
   ``caption_top1_poses``: the humanoid poses, held-out paraphrases, 5-way;
   ``caption_top1_heldout_train_templates``: the held-out scenes again with the training paraphrases (the gap
-  to ``caption_top1_heldout`` is what unseen wording costs); details give pairwise wins per kind of negative
-  and, for relations, per distance to the nearest relation threshold (``relation_by_margin``);
+  to ``caption_top1_heldout`` is what unseen wording costs); details give top-1 per wording
+  (``by_template``), pairwise wins per kind of negative and, for relations, per distance to the nearest
+  relation threshold (``relation_by_margin``), and ``word_probe``: top-1 with a training wording behind words
+  the model never read or read only in other scenes (:data:`WORD_PROBES`);
 * ``spearman_progress``: Spearman between the CLIP reward for the task prompt (baseline "far from", alpha 1)
   and true progress on noiseless scripted push and pick-and-place rollouts of held-out scenes, pooled;
 * ``arm_gain``: the share of the task prompt's reward of success that the arm earns alone by hovering over
@@ -36,6 +38,10 @@ from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
 from agents.vlm.model_configs import checkpoint_model, register
 from agents.vlm.pose_data import pose_frames
 from bench.common import finish, parser
+
+# Prefixes put in front of the first training wording (``word_probe`` in the details): "robot" appears in
+# training only in the humanoid captions, "table with" only partly (never "table"), "piano zebra" never.
+WORD_PROBES = ("", "robot ", "humanoid ", "table with ", "piano zebra ")
 
 
 def embeds_per_s(embedder, threads: int, seconds: float) -> float:
@@ -67,6 +73,10 @@ def main(argv=None) -> dict:
     scenes = caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout, HELDOUT_TEMPLATES, seed=seed)
     seen_wording = caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout, TRAIN_TEMPLATES,
                                      seed=seed)
+    # Which words cost accuracy: the first training wording alone and behind a few words (see WORD_PROBES).
+    word_probe = {prefix or "(none)": round(caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout,
+                                                             (prefix + TRAIN_TEMPLATES[0],), seed=seed)["top1"], 3)
+                  for prefix in WORD_PROBES}
     mask = np.array([HELDOUT_OBJECT == f.obj for f in heldout.facts])
     held_obj = caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout.subset(mask),
                                  HELDOUT_TEMPLATES, seed=seed) if mask.any() else {"top1": float("nan"), "n": 0}
@@ -92,7 +102,7 @@ def main(argv=None) -> dict:
     }
     details = {"retrieval_heldout_scenes": scenes, "retrieval_heldout_scenes_train_templates": seen_wording,
                "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
-               "progress_spearman": progress, "arm_hover": hover, "model": embedder.name,
+               "word_probe": word_probe, "progress_spearman": progress, "arm_hover": hover, "model": embedder.name,
                "checkpoint": args.checkpoint.name, "k_negatives": 4}
     finish("domain_clip", details, headline, args.out)
     return headline

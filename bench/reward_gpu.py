@@ -25,23 +25,24 @@ studio CLIP with its shipped checkpoint. On CUDA the run also checks that the bf
 ``cuda_vs_cpu_cosine_min``, the smallest cosine between the studio CLIP's CUDA and CPU embeddings of the
 same frames. Writes ``bench/results/reward_gpu.json`` (``reward_gpu_cpu.json`` when no GPU is present, so a
 laptop run never overwrites the GPU figures). Headline keys: ``vitb32_reward_steps_per_s``,
-``vitb32_speedup_vs_naive``, ``studio_reward_steps_per_s``, ``device``, ``gpu``, ``workers`` and
-``envs_per_worker`` (of the fastest ViT-B-32 configuration, else the studio CLIP's).
+``vitb32_speedup_vs_naive``, ``studio_reward_steps_per_s``, ``device``, ``gpu``, and of the fastest ViT-B-32
+configuration (else the studio CLIP's) ``workers``, ``envs_per_worker``, ``tiled`` and ``gl_yield_usleep``.
 
 Measured on one H100 with 16 cores (``--seconds 10 --configs 30x1:each 15x8 15x16 15x8:usleep 15x8:pinned``,
 in ``bench/results/reward_gpu.json``): ViT-B-32 6,593 reward-steps/s at best (``15x16``; target 5,000), the
 untiled ``30x1:each`` 3,625 in the same run (tiling: 1.82x), 105x the naive pipeline on the same GPU (62.9);
-the studio CLIP 7,778 (untiled 4,774). A repeat on another H100 machine (``--models ViT-B-32 --configs
+the studio CLIP 7,627 at best unpinned (``15x16``; 7,778 with ``15x8:pinned``; untiled 4,774). A repeat on another H100 machine (``--models ViT-B-32 --configs
 30x1:each 15x16 15x16:usleep``, ``bench/results/reward_gpu_repeat.json``): 5,593 tiled, 3,453 untiled (1.62x).
 Before tiling, 15 and 30 processes of one environment each gave the same total, and embedding slowed as GL
 contexts were added: per-frame GL contexts and read-backs, time-sliced on the GPU beside the CUDA work, were
 the limit. Now embedding alone reaches 14,500-15,000 ViT-B-32 frames/s (29-32% of it the copy of raw uint8
-frames to the GPU) and the main process is 69-76% busy in the pipeline: the renderers (physics, Python step
-overhead, draw calls) are the limit. Page-locking the frame buffer (``:pinned``) lowered the embedder's busy
-share from 74% to 52% and left the total unchanged; ``__GL_YIELD=USLEEP`` gave +10% in one run and -1% in the
+frames to the GPU) and the main process is 62-76% busy in the tiled pipeline: the renderers (physics, Python
+step overhead, draw calls) are the limit. Page-locking the frame buffer (``:pinned``) lowered the embedder's
+busy share from 74% to 52% and moved the total by +0.5% (ViT-B-32) and +3.6% (studio CLIP), within noise; ``__GL_YIELD=USLEEP`` gave +10% in one run and -1% in the
 other (noise). MuJoCo rendered through EGL on the GPU (``GL_RENDERER`` "NVIDIA H100 80GB HBM3/PCIe/SSE2", with
 libglvnd's EGL loader installed and ``MUJOCO_GL=egl``). The earlier, untiled record: ``--configs 15x1 30x1
-14x8`` gave 3,543 (14x8 then meant 8 GL contexts per process: 3,393).
+14x8`` gave 3,543 (14x8 then meant 8 GL contexts per process: 3,393). Both GPU runs predate two CPU savings
+(``env.step`` 0.50 -> 0.26 ms, preprocessing 10x cheaper), so today's code is not measured there.
 """
 
 from __future__ import annotations
@@ -119,15 +120,19 @@ def parallel_pipeline(embedder: ClipEmbedder, seconds: float, workers: int, envs
     shape = (2, workers, window * envs_per_worker, size, size, 3)
     shm = shared_memory.SharedMemory(create=True, size=int(np.prod(shape)))
     frames = np.ndarray(shape, np.uint8, buffer=shm.buf)
-    pinned = pinned and embedder.device.type == "cuda"
-    if pinned:
-        rc = torch.cuda.cudart().cudaHostRegister(frames.ctypes.data, frames.nbytes, 0)
-        if int(rc) != 0:
-            raise RuntimeError(f"cudaHostRegister of the {frames.nbytes / 1e6:.0f} MB frame buffer failed ({rc}); "
-                               f"run without ':pinned'")
+    registered = False
     ctx = mp.get_context("spawn")     # each worker makes its own GL context; nothing of torch is inherited
     pipes, procs = [], []
     try:
+        if pinned and embedder.device.type == "cuda":
+            cudart = torch.cuda.cudart()
+            if not hasattr(cudart, "cudaHostRegister"):
+                raise RuntimeError("this torch build exposes no cudaHostRegister; run without ':pinned'")
+            rc = cudart.cudaHostRegister(frames.ctypes.data, frames.nbytes, 0)
+            if int(rc) != 0:
+                raise RuntimeError(f"cudaHostRegister of the {frames.nbytes / 1e6:.0f} MB frame buffer failed "
+                                   f"({rc}); run without ':pinned'")
+            registered = True
         saved = {k: os.environ.get(k) for k in (gl_env or {})}
         os.environ.update(gl_env or {})   # a spawned process starts with the parent's environment
         try:
@@ -183,7 +188,7 @@ def parallel_pipeline(embedder: ClipEmbedder, seconds: float, workers: int, envs
             if p.is_alive():
                 p.terminate()
                 p.join()
-        if pinned:
+        if registered:
             torch.cuda.cudart().cudaHostUnregister(frames.ctypes.data)
         del frames
         shm.unlink()                  # first: the segment goes even if a view still pins the mapping
@@ -252,7 +257,7 @@ def sweep(embedder: ClipEmbedder, configs: list[tuple[int, int, tuple[str, ...]]
         try:
             out[name] = parallel_pipeline(embedder, seconds, workers, envs, window, tiled="each" not in options,
                                           gl_env=gl_env, pinned="pinned" in options)
-        except (RuntimeError, AttributeError, OSError) as err:   # one failing (a GL or CUDA limit): the rest still run
+        except (RuntimeError, OSError) as err:    # one failing (a GL or CUDA limit): the rest still run
             out[name] = {"error": str(err)}
         print(embedder.model_name, name, out[name], flush=True)
     return out
@@ -264,7 +269,7 @@ def embed_only(embedder: ClipEmbedder, frames: int, seconds: float) -> dict:
     host-to-device copy of the raw frames alone takes (0 on the CPU)."""
     size = embedder.image_size[0]
     envs = push_envs(8)
-    shots = np.empty((frames // 8 * 8, size, size, 3), np.uint8)
+    shots = np.empty((max(8, frames // 8 * 8), size, size, 3), np.uint8)
     render_window(envs, np.random.default_rng(0), shots, size)
     for env in envs:
         env.close()
@@ -303,7 +308,7 @@ def main(argv=None) -> dict:
     cores = os.cpu_count() or 2
     p.add_argument("--configs", nargs="+", default=None,
                    help="WxK[:option]: W rendering processes with K environments each, drawn by one tiled "
-                        "renderer unless ':each' (default: all cores but two, x8); options: "
+                        "renderer unless ':each' (default: all cores but one, x16, the fastest on the H100); options: "
                         + "; ".join(f"{k}: {v}" for k, v in CONFIG_OPTIONS.items()))
     p.add_argument("--frames-per-call", type=int, default=1536, help="frames embedded per batched call (about)")
     p.add_argument("--batch-size", type=int, default=None,
@@ -317,7 +322,7 @@ def main(argv=None) -> dict:
     device = "cuda" if cuda else "cpu"
     models = args.models or (list(MODELS) if cuda else ["studio"])
     seconds = args.seconds or (5.0 if args.quick else 15.0)
-    configs = [parse_config(c) for c in (args.configs or [f"{max(1, cores - 2)}x8"])]
+    configs = [parse_config(c) for c in (args.configs or [f"{max(1, cores - 1)}x16"])]
     batch = args.batch_size or (1024 if cuda else 256)
     if not cuda:
         torch.set_num_threads(1)       # the cores render; the main process embeds on one thread

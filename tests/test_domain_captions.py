@@ -101,9 +101,11 @@ def test_top1_is_split_by_template():
     blind_elsewhere = lambda tx: texts(tx) * np.array([[t in known] for t in tx])
     result = caption_retrieval(images, blind_elsewhere, frames, TRAIN_TEMPLATES, k=4)
     by = result["by_template"]
-    assert by[TRAIN_TEMPLATES[0]] == 1.0 and set(by) <= set(TRAIN_TEMPLATES) and len(by) > 1
-    assert all(v == 0.0 for t, v in by.items() if t != TRAIN_TEMPLATES[0])
-    assert 0 < result["top1"] < 1
+    assert by[TRAIN_TEMPLATES[0]]["top1"] == 1.0 and set(by) <= set(TRAIN_TEMPLATES) and len(by) > 1
+    assert all(v["top1"] == 0.0 for t, v in by.items() if t != TRAIN_TEMPLATES[0])
+    assert sum(v["n"] for v in by.values()) == len(facts)
+    weighted = sum(v["top1"] * v["n"] for v in by.values()) / len(facts)
+    assert 0 < result["top1"] < 1 and abs(weighted - result["top1"]) < 1e-3
 
 
 def test_relation_wins_are_split_by_distance_to_the_nearest_threshold():

@@ -50,17 +50,19 @@ def test_each_env_keeps_its_own_colours():
     tiled.close()
 
 
-def test_render_window_tiled_equals_untiled():
-    """bench.reward's window of steps: the tiled path renders the same frames from the same seeds."""
-    out = []
+def test_render_window_tiled_equals_untiled_across_an_episode_end():
+    """bench.reward's window of steps: the tiled path renders the same frames from the same seeds, through
+    the end of a push episode (100 steps): the last step's frame shows the last state, not the reset."""
+    out, steps = [], 104
     for tiled in (False, True):
-        envs = push_envs(3, first_seed=5)
-        renderer = TiledRenderer(envs[0].unwrapped.model, get_profile("reward"), 3) if tiled else None
-        frames = np.empty((12, 96, 96, 3), np.uint8)
+        envs = push_envs(2, first_seed=5)
+        renderer = TiledRenderer(envs[0].unwrapped.model, get_profile("reward"), 2) if tiled else None
+        frames = np.empty((2 * steps, 96, 96, 3), np.uint8)
         render_window(envs, np.random.default_rng(0), frames, 96, renderer)
         out.append(frames)
     assert np.abs(out[0].astype(int) - out[1]).max() <= 2
-    assert len({f.tobytes() for f in out[1]}) == 12
+    last, first = out[1][2 * 99], out[1][2 * 100]         # env 0: step 100 ends the episode, step 101 restarts it
+    assert np.abs(last.astype(int) - first).mean() > 0.5    # the terminal frame is not the new episode's
 
 
 def test_bad_use_says_what_to_do():

@@ -127,6 +127,14 @@ DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # TCP fr
 _IK_WEIGHTS = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])      # position rows count twice the orientation rows
 _IK_DAMPING = 1e-4 * np.eye(6)
 
+EPISODE_STEPS = {"reach": 50, "push": 100, "pick_place": 100, "stack": 150}
+TERM_WEIGHTS: dict[str, dict[str, float]] = {
+    "reach": {"reach": 1.0, "success": 1.0},
+    "push": {"reach": 0.25, "push": 1.0, "success": 1.0},
+    "pick_place": {"reach": 0.25, "grasp": 0.25, "lift": 0.5, "place": 1.0, "success": 1.0},
+    "stack": {"reach": 0.25, "grasp": 0.25, "lift": 0.5, "place": 1.0, "success": 1.0},
+}
+
 
 def orientation_error(rot: np.ndarray) -> np.ndarray:
     """Half the sum of the cross products of ``rot``'s columns with :data:`DOWN`'s: the small-angle
@@ -137,13 +145,6 @@ def orientation_error(rot: np.ndarray) -> np.ndarray:
     three times a step and np.cross cost more than the rest of its iteration.
     """
     return 0.5 * np.array([rot[2, 1] - rot[1, 2], rot[2, 0] + rot[0, 2], -rot[1, 0] - rot[0, 1]])
-EPISODE_STEPS = {"reach": 50, "push": 100, "pick_place": 100, "stack": 150}
-TERM_WEIGHTS: dict[str, dict[str, float]] = {
-    "reach": {"reach": 1.0, "success": 1.0},
-    "push": {"reach": 0.25, "push": 1.0, "success": 1.0},
-    "pick_place": {"reach": 0.25, "grasp": 0.25, "lift": 0.5, "place": 1.0, "success": 1.0},
-    "stack": {"reach": 0.25, "grasp": 0.25, "lift": 0.5, "place": 1.0, "success": 1.0},
-}
 
 
 @dataclass(frozen=True)

@@ -53,16 +53,16 @@ POSE_PHRASES = {
 POSE_TRAIN_TEMPLATES = ("a humanoid robot {pose}", "humanoid robot {pose}", "a photo of a humanoid robot {pose}")
 POSE_HELDOUT_TEMPLATES = ("a robot that is {pose}",)
 
-# Shown beside the prompt boxes: how to word a prompt for the studio CLIP. Measured by bench.domain_clip's
-# per-template top-1 (bench/results/domain_clip.json): of the two held-out wordings, "there is a ..." scores
-# 0.78, as the training wordings do (0.76-0.78), and "robot table with the ..." 0.62. On a separate draw,
-# "robot" alone in front of a training wording cost 11 points, "table with" 2, and unseen words ("piano
-# zebra") none: "robot" is trained only in the humanoid captions, so it pulls a caption towards the poses.
+# Shown beside the prompt boxes: how to word a prompt for the studio CLIP. Measured by bench.domain_clip
+# (bench/results/domain_clip.json): of the two held-out wordings, "there is a ..." scores 0.78 top-1, as the
+# training wordings do (0.76-0.78), and "robot table with the ..." 0.62; its word_probe puts words in front of
+# a training wording: "robot " 0.64 against 0.77 alone, "table with " 0.73, "humanoid " 0.75, and the unseen
+# "piano zebra " 0.78. "robot" is trained only in the humanoid captions, so it pulls a caption to the poses.
 PROMPT_HELP = ("The studio CLIP (the default model) was trained on captions such as 'the red cube is on the blue "
-               "pad', 'a green cylinder lifted above the yellow pad', 'the red cube is on the green cube' and "
+               "pad', 'the green cylinder is lifted above the yellow pad', 'the red cube is on the green cube' and "
                "'a humanoid robot kneeling'. Name colour and shape, and say on / next to / far from / lifted "
                "above. It reads 'robot' as the humanoid, so in a table scene describe the objects, not the robot "
-               "(the word costs 10 to 16 points of caption accuracy there). Other CLIP models: any wording.")
+               "(the word alone costs 13 points of caption accuracy there). Other CLIP models: any wording.")
 
 # Words that carry facts (or could: other colours, shapes, places, negations) never come from the random
 # filler, nor do the words of the held-out templates that the training templates lack.

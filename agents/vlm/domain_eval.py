@@ -96,7 +96,8 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         mask = np.array([f.relation == rel for f in frames.facts])
         if mask.any():
             by_relation[rel] = float(correct[mask].mean())
-    by_template = {t: round(float(correct[[u == t for u in used]].mean()), 4) for t in templates if t in used}
+    by_template = {t: {"top1": round(float(correct[[u == t for u in used]].mean()), 4), "n": used.count(t)}
+                   for t in templates if t in used}
     out = {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation,
            "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())},
            "by_template": by_template}

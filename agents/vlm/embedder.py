@@ -271,7 +271,8 @@ class ClipEmbedder:
             raise ValueError(f"frames have dtype {x.dtype}; expected uint8 in [0, 255] (as render() returns)")
         if not self._batched():  # e.g. resize_mode="longest": correct but slow
             return self._pil_batch(x)
-        # Channels first while still uint8 (a quarter of the bytes to move), then one float copy to work in.
+        # Transpose to channels-first while still uint8 (a quarter of float32's bytes), then one float copy that
+        # the in-place steps below may overwrite: the caller's frames are never touched.
         x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).contiguous().float()
         x = self._resize_crop(x)
         return x.mul_(self._scale).sub_(self._shift)
