@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=("cpu", "cuda", "auto"))
+    t.add_argument("--clip-model", help="CLIP model of the CLIP terms: studio (default; or $STUDIO_CLIP_MODEL), "
+                                        "studio:/path/ckpt.pt, or an open_clip NAME:TAG / NAME:/path/weights.pt")
     t.add_argument("--name", help="label in the run id")
     t.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override any config field, e.g. algo_kwargs.learning_rate=1e-3")
@@ -91,7 +93,8 @@ def build_config(args: argparse.Namespace):
         if not isinstance(data, dict):
             raise SpecError(f"{args.config} does not hold a mapping of RunConfig fields")
     for flag, key in (("world", "world_id"), ("algo", "algo"), ("agent", "agent"), ("steps", "total_steps"),
-                      ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name")):
+                      ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name"),
+                      ("clip_model", "clip_model")):
         if getattr(args, flag) is not None:
             data[key] = getattr(args, flag)
     if args.world_arg:
@@ -210,8 +213,8 @@ def evaluate(session, episodes: int = 10, checkpoint: Path | None = None, determ
     spec = session.current_spec()
 
     def embedder():
-        from agents.vlm.embedder import default_embedder
-        return default_embedder("cpu")
+        from agents.vlm.embedder import embedder_for
+        return embedder_for(config.clip_model, "cpu")
 
     stack = build_stack(spec.term_params(), embedder)
     venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera, agent=config.agent)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.vlm.clip_setting import resolve_clip_model
 from studio.runs import (PROJECT_ROOT, TERMINAL, RunPaths, RunStatus, find_run, mark_failed, new_run,
                          process_start_time, read_json, read_status, write_json_atomic)
 from studio.spec import RewardSpec, RunConfig, SpecError, parse_reward_spec, parse_run_config, world_terms
@@ -55,6 +56,11 @@ class Session:
         """
         config = parse_run_config(config)
         config.reward.check_world_terms(world_terms(config.world_id, config.world_kwargs))
+        if config.clip_model is None:     # frozen now: evaluation and re-scoring use the model it trained with
+            try:
+                config = config.model_copy(update={"clip_model": resolve_clip_model(None)})
+            except ValueError as err:
+                raise SpecError(str(err), [("clip_model", str(err))]) from None
         paths = new_run(runs_dir, config.world_id, config.algo, config.name)
         paths.config.write_text(config.to_yaml())
         write_json_atomic(paths.status, {"state": "starting", "total_steps": config.total_steps,

@@ -334,6 +334,11 @@ class RunConfig(BaseModel):
     """Seeds the envs (env i gets seed + i) and the learner."""
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     """Torch device for the policy (``cpu`` is right for small MLPs)."""
+    clip_model: str | None = None
+    """The CLIP model of the run's CLIP terms (:data:`agents.vlm.embedder.CLIP_MODEL_HELP`): ``studio`` (the
+    shipped studio CLIP), ``studio:/path/ckpt.pt``, or an open_clip ``NAME:TAG`` / ``NAME:/path/weights.pt``.
+    ``None``: ``$STUDIO_CLIP_MODEL`` or ``studio``, written into the run's config when it starts, so a run is
+    always evaluated and re-scored with the model it trained with."""
     n_envs: Annotated[int, Field(ge=1, le=64)] = 4
     """Parallel envs in one process (a DummyVecEnv)."""
     total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
@@ -348,6 +353,15 @@ class RunConfig(BaseModel):
     """Telemetry and live-channel settings."""
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     """Recording of training episodes (off by default)."""
+
+    @field_validator("clip_model")
+    @classmethod
+    def _clip_model_form(cls, clip_model: str | None) -> str | None:
+        if clip_model is not None:
+            from agents.vlm.clip_setting import parse_clip_model
+
+            parse_clip_model(clip_model)      # the form and the model name; the weights load when a term needs them
+        return clip_model
 
     @field_validator("world_id")
     @classmethod

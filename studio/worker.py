@@ -75,10 +75,10 @@ class Worker:
     # ------------------------------------------------------------------ setup
     def _embedder_provider(self):
         if self._embedder is None:
-            from agents.vlm.embedder import default_embedder
+            from agents.vlm.embedder import embedder_for
 
-            self.tel.log("loading the studio CLIP embedder")
-            self._embedder = default_embedder("cpu" if self.config.device == "cpu" else "auto")
+            self.tel.log(f"loading the CLIP model {self.config.clip_model or 'studio'!r}")
+            self._embedder = embedder_for(self.config.clip_model, "cpu" if self.config.device == "cpu" else "auto")
         return self._embedder
 
     def build(self) -> "Worker":

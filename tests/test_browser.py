@@ -63,6 +63,8 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     select_option(page, "Task", "Push", scope=sidebar)
     select_option(page, "Reward", "CLIP + shaping", scope=sidebar)
     sidebar.get_by_text("Training settings").click()
+    clip_model = sidebar.get_by_role("textbox", name="CLIP model")   # shown for rewards with a CLIP term
+    assert clip_model.input_value() == ""                            # blank: the studio CLIP
     envs = sidebar.get_by_label("Parallel environments")
     envs.fill("2")
     envs.press("Enter")
@@ -73,6 +75,7 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     wait_frames(page, 3)
     (info,) = list_runs(runs_dir)
     assert info.world_id == "studio/Push-v0"
+    assert Session.attach(info.path).config.clip_model == "studio"   # frozen into the run when it started
 
     # A second tab on the same URL watches the same run; closing the first leaves training going.
     second = page.context.browser.new_page()

@@ -91,3 +91,9 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert run.status.state == "stopped" and run.status.reason == "Ctrl-C in the CLI"
     assert (run.path / "checkpoints" / f"step-{run.status.step:09d}.zip").is_file()
     assert "saving a checkpoint and stopping" in out + err
+
+
+def test_a_bad_clip_model_is_refused_naming_the_flag_value(tmp_path):
+    out = studio("train", "--world", "studio/Reach-v0", "--clip-model", "ViT-B-32", "--steps", "10", runs=tmp_path)
+    assert out.returncode == 2 and "clip_model" in out.stderr and "'ViT-B-32'" in out.stderr
+    assert list_runs(tmp_path) == []

@@ -125,7 +125,10 @@ def _resolve_pretrained(model_name: str, pretrained: str | os.PathLike | None,
                      f"checkpoint, or None for random weights")
 
 
-def _check_model_name(model_name: str) -> None:
+def check_model_name(model_name: str) -> None:
+    """Raise ``ValueError`` naming close valid names when open_clip has no model ``model_name`` (the studio's
+    own architectures included)."""
+    register()
     if ":" in model_name:  # hf-hub:/local-dir: schemas are resolved by open_clip itself
         return
     names = open_clip.list_models()
@@ -153,7 +156,7 @@ def load_clip(model_name: str, pretrained: str | os.PathLike | None = None, devi
         RuntimeError: a checkpoint that cannot be read or does not fit the model.
     """
     register()
-    _check_model_name(model_name)
+    check_model_name(model_name)
     resolved, is_file = _resolve_pretrained(model_name, pretrained, cache_dir)
     try:
         with _hf_offline():
@@ -359,4 +362,21 @@ def default_embedder(device: str = "auto") -> ClipEmbedder:
     return ClipEmbedder(checkpoint_model(STUDIO_CHECKPOINT), pretrained=STUDIO_CHECKPOINT, device=device)
 
 
-__all__ = ["STUDIO_CHECKPOINT", "ClipEmbedder", "default_embedder", "load_clip"]
+def embedder_for(setting: str | None = None, device: str = "auto") -> ClipEmbedder:
+    """The embedder a CLIP model setting names (:mod:`agents.vlm.clip_setting`; ``None``: ``$STUDIO_CLIP_MODEL``
+    or the studio CLIP): the studio CLIP, a studio checkpoint loaded as the architecture its sidecar names, or
+    an open_clip model with its weights, all loaded offline."""
+    from agents.vlm.clip_setting import STUDIO_SETTING, parse_clip_model, resolve_clip_model
+
+    name, pretrained = parse_clip_model(resolve_clip_model(setting))
+    if name == STUDIO_SETTING:
+        if pretrained is None:
+            return default_embedder(device)
+        from agents.vlm.model_configs import checkpoint_model
+
+        return ClipEmbedder(checkpoint_model(pretrained), pretrained=pretrained, device=device)
+    return ClipEmbedder(name, pretrained=pretrained, device=device)
+
+
+__all__ = ["STUDIO_CHECKPOINT", "ClipEmbedder", "check_model_name", "default_embedder", "embedder_for",
+           "load_clip"]

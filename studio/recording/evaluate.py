@@ -81,8 +81,8 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
     def embedder_provider():
         nonlocal embedder
         if embedder is None:
-            from agents.vlm.embedder import default_embedder
-            embedder = default_embedder("cpu")
+            from agents.vlm.embedder import embedder_for
+            embedder = embedder_for(config.clip_model, "cpu")
         return embedder
 
     stack = build_stack(spec.term_params(), embedder_provider)

@@ -10,6 +10,7 @@ reward, so a prompt that rewards the wrong thing shows at once.
 
 from __future__ import annotations
 
+import os
 import random
 
 import matplotlib
@@ -21,11 +22,13 @@ import streamlit as st  # noqa: E402
 
 import worlds  # noqa: E402
 from agents.vlm.captions import PROMPT_HELP  # noqa: E402
+from agents.vlm.clip_setting import CLIP_MODEL_ENV, CLIP_MODEL_HELP, STUDIO_SETTING  # noqa: E402
 from agents.vlm.domain_eval import spearman  # noqa: E402
-from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder  # noqa: E402
+from agents.vlm.embedder import STUDIO_CHECKPOINT, embedder_for  # noqa: E402
 from studio.clip_preview import closest_captions, record_episode, record_policy_episode, score  # noqa: E402
 from studio.rollout import checkpoints  # noqa: E402
 from studio.runs import RunPaths  # noqa: E402
+from studio.spec import parse_run_config  # noqa: E402
 from studio.ui.common import run_label, runs, world_name  # noqa: E402
 
 WORLD_CHOICES = ("studio/Push-v0", "studio/PickPlace-v0", "studio/Stack-v0", "studio/HumanoidKneel-v0",
@@ -34,14 +37,14 @@ SOURCES = {"scripted": "Scripted demo", "run": "A run's saved policy"}
 STRIP_FRAMES = 8
 
 
-@st.cache_resource(show_spinner=False)
-def _embedder():
-    return default_embedder(device="cpu")
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _embedder(setting: str):
+    return embedder_for(setting, device="cpu")
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _record(world_id: str, seed: int, n_objects: int | None):
-    return record_episode(world_id, seed, _embedder(), n_objects=n_objects)
+def _record(world_id: str, seed: int, n_objects: int | None, setting: str):
+    return record_episode(world_id, seed, _embedder(setting), n_objects=n_objects)
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,12 +53,12 @@ def _run_records() -> dict:
     return {}
 
 
-def _record_run(run_dir: str, checkpoint: str, seed: int, progress=None):
-    key, store = (run_dir, checkpoint, seed), _run_records()
+def _record_run(run_dir: str, checkpoint: str, seed: int, setting: str, progress=None):
+    key, store = (run_dir, checkpoint, seed, setting), _run_records()
     if key not in store:
         if len(store) >= 8:
             store.pop(next(iter(store)))
-        store[key] = record_policy_episode(run_dir, _embedder(), checkpoint, seed, progress=progress)
+        store[key] = record_policy_episode(run_dir, _embedder(setting), checkpoint, seed, progress=progress)
     return store[key]
 
 
@@ -84,6 +87,8 @@ def _chart(reward: np.ndarray, record, step: int, label: str):
 
 
 def _scripted_source():
+    setting = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), placeholder=STUDIO_SETTING,
+                            key="lab_clip_model", help=CLIP_MODEL_HELP).strip() or STUDIO_SETTING
     world_id = st.selectbox("World", WORLD_CHOICES, format_func=world_name, key="lab_world")
     n_objects = None
     if worlds.WORLDS[world_id].family == "manipulation":
@@ -94,9 +99,13 @@ def _scripted_source():
     st.number_input("Seed", 0, 2**31 - 1, step=1, key="lab_seed")
     st.button("New random episode", width="stretch",
               on_click=lambda: st.session_state.update(lab_seed=random.randrange(10_000)))
-    key = f"{world_id}/{st.session_state.lab_seed}/{n_objects}"
-    with st.spinner("Playing and embedding the episode (once; edits re-score instantly)..."):
-        return key, _record(world_id, int(st.session_state.lab_seed), n_objects)
+    key = f"{world_id}/{st.session_state.lab_seed}/{n_objects}/{setting}"
+    try:
+        with st.spinner("Playing and embedding the episode (once; edits re-score instantly)..."):
+            return key, _record(world_id, int(st.session_state.lab_seed), n_objects, setting), setting
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        st.error(f"This CLIP model cannot be used: {err}", icon=":material/error:")
+        return None, None, setting
 
 
 def _run_source():
@@ -104,7 +113,7 @@ def _run_source():
     if not infos:
         st.info("No run has a saved policy yet. Press **Save** on the Studio page while a run trains (or "
                 "stop it), then come back.", icon=":material/info:")
-        return None, None
+        return None, None, STUDIO_SETTING
     by_id = {r.run_id: r for r in infos}
     ids = list(by_id)
     default = st.session_state.get("run_id")
@@ -114,17 +123,20 @@ def _run_source():
     ckpt = st.selectbox("Checkpoint", [p.name for p in ckpts], index=len(ckpts) - 1, key=f"lab_ckpt_{run_id}",
                         format_func=lambda n: f"step {int(n[5:14]):,}")
     seed = st.number_input("Episode seed", 0, 2**31 - 1, 10_000, key="lab_run_seed")
+    paths = RunPaths(by_id[run_id].path)
+    setting = parse_run_config(paths.config).clip_model or STUDIO_SETTING   # the model the run trained with
+    st.caption(f"CLIP model: `{setting}` (the run's)")
     key = f"{run_id}/{ckpt}/{seed}"
     bar = st.progress(0.0, text="Playing the policy and embedding its frames...")
     try:
-        record = _record_run(str(by_id[run_id].path), str(RunPaths(by_id[run_id].path).checkpoints / ckpt),
-                             int(seed), progress=lambda f: bar.progress(f, text="Playing the policy..."))
+        record = _record_run(str(paths.root), str(paths.checkpoints / ckpt), int(seed), setting,
+                             progress=lambda f: bar.progress(f, text="Playing the policy..."))
     except (FileNotFoundError, ValueError, RuntimeError) as err:
         bar.empty()
         st.error(f"This checkpoint cannot be played: {err}", icon=":material/error:")
-        return None, None
+        return None, None, setting
     bar.empty()
-    return key, record
+    return key, record, setting
 
 
 def _filmstrip(record, reward: np.ndarray, label: str) -> None:
@@ -138,19 +150,19 @@ def render() -> None:
     with st.sidebar:
         st.header("Episode")
         source = st.radio("Episode from", list(SOURCES), format_func=SOURCES.get, key="lab_source")
-        key, record = _scripted_source() if source == "scripted" else _run_source()
+        key, record, setting = _scripted_source() if source == "scripted" else _run_source()
 
     st.title("Inspect")
     st.caption("VLM-RM's reward: R = 1 − ½‖(s − g)P‖², with s the frame's CLIP embedding, g the mean "
                "goal-prompt embedding, b the baseline's, and P = α·ddᵀ/‖d‖² + (1 − α)·I for d = g − b. "
                "α = 0 is plain cosine similarity to the goal; α = 1 keeps only the baseline-to-goal direction.")
-    if not STUDIO_CHECKPOINT.is_file():
+    if setting == STUDIO_SETTING and not STUDIO_CHECKPOINT.is_file():
         st.warning(f"The studio CLIP model file `assets/{STUDIO_CHECKPOINT.name}` is missing, so the model has "
                    "random weights: the rewards below are noise. Train it with "
                    "`python -m agents.vlm.train_domain_clip`.", icon=":material/warning:")
     if record is None:
         return
-    embedder = _embedder()
+    embedder = _embedder(setting)
 
     left, right = st.columns([3, 2])
     with right:

@@ -11,11 +11,13 @@ opened on the same ``?run=`` URL watches the same run.
 from __future__ import annotations
 
 import base64
+import os
 from pathlib import Path
 
 import streamlit as st
 
 import worlds
+from agents.vlm.clip_setting import CLIP_MODEL_ENV, CLIP_MODEL_HELP, STUDIO_SETTING
 from agents.vlm.embedder import STUDIO_CHECKPOINT
 from studio.frame_relay import FrameRelay
 from studio.presets import (AGENT_TITLES, ALGO_TITLES, PRESETS, parse_algo_args, preset_reward, preset_title, presets_for,
@@ -71,13 +73,18 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             args = st.text_area("Algorithm arguments", key="new_args", height=80,
                                 placeholder="learning_rate: 0.0003\nn_steps: 256",
                                 help="Extra constructor arguments for the algorithm, one `name: value` per line.")
+            clip_model = ""
+            if PRESETS[preset].uses_clip:
+                clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
+                                           placeholder=STUDIO_SETTING, help=CLIP_MODEL_HELP)
         record = st.toggle("Record episodes", key="new_record",
                            help="Keep every training episode as a Minari dataset, with a video of every 10th "
                                 "episode, for the Recordings page and notebooks (about 2 MB per 10,000 steps).")
         started = st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
                             key="start_training")
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
-            "seed": int(seed), "args": args, "record": bool(record), "agent": agent}, started
+            "seed": int(seed), "args": args, "record": bool(record), "agent": agent,
+            "clip_model": clip_model}, started
 
 
 def _start(choice: dict) -> None:
