@@ -214,7 +214,7 @@ def evaluate(session, episodes: int = 10, checkpoint: Path | None = None, determ
 
     def embedder():
         from agents.vlm.embedder import embedder_for
-        return embedder_for(config.clip_model, "cpu")
+        return embedder_for(config.clip_setting, "cpu")
 
     stack = build_stack(spec.term_params(), embedder)
     venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera, agent=config.agent)

@@ -354,6 +354,12 @@ class RunConfig(BaseModel):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     """Recording of training episodes (off by default)."""
 
+    @property
+    def clip_setting(self) -> str:
+        """The CLIP model this run uses: ``clip_model``, or ``studio`` for a run that recorded none (every run
+        made before the setting existed used the studio CLIP)."""
+        return self.clip_model or "studio"
+
     @field_validator("clip_model")
     @classmethod
     def _clip_model_form(cls, clip_model: str | None) -> str | None:

@@ -77,8 +77,8 @@ class Worker:
         if self._embedder is None:
             from agents.vlm.embedder import embedder_for
 
-            self.tel.log(f"loading the CLIP model {self.config.clip_model or 'studio'!r}")
-            self._embedder = embedder_for(self.config.clip_model, "cpu" if self.config.device == "cpu" else "auto")
+            self.tel.log(f"loading the CLIP model {self.config.clip_setting!r}")
+            self._embedder = embedder_for(self.config.clip_setting, "cpu" if self.config.device == "cpu" else "auto")
         return self._embedder
 
     def build(self) -> "Worker":

@@ -84,3 +84,11 @@ def test_settings_load_through_the_real_loader(tmp_path):
         assert not np.allclose(shipped.embed_images(frames)[:, :8], by_name.embed_images(frames)[:, :8], atol=1e-3)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         embedder_for(f"studio:{tmp_path / 'missing.pt'}", "cpu")
+
+
+def test_a_run_without_a_setting_used_the_studio_clip_whatever_the_environment_says(monkeypatch):
+    """Runs made before the setting existed recorded none: they trained with the studio CLIP."""
+    monkeypatch.setenv(CLIP_MODEL_ENV, "ViT-B-32:laion2b_s34b_b79k")
+    data = {"world_id": "studio/Reach-v0", "reward": {"terms": [{"kind": "world", "key": "reach"}]}}
+    assert parse_run_config(data).clip_setting == "studio"
+    assert parse_run_config({**data, "clip_model": "studio:/x.pt"}).clip_setting == "studio:/x.pt"

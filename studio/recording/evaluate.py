@@ -82,7 +82,7 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
         nonlocal embedder
         if embedder is None:
             from agents.vlm.embedder import embedder_for
-            embedder = embedder_for(config.clip_model, "cpu")
+            embedder = embedder_for(config.clip_setting, "cpu")
         return embedder
 
     stack = build_stack(spec.term_params(), embedder_provider)

@@ -124,7 +124,7 @@ def _run_source():
                         format_func=lambda n: f"step {int(n[5:14]):,}")
     seed = st.number_input("Episode seed", 0, 2**31 - 1, 10_000, key="lab_run_seed")
     paths = RunPaths(by_id[run_id].path)
-    setting = parse_run_config(paths.config).clip_model or STUDIO_SETTING   # the model the run trained with
+    setting = parse_run_config(paths.config).clip_setting     # the model the run trained with
     st.caption(f"CLIP model: `{setting}` (the run's)")
     key = f"{run_id}/{ckpt}/{seed}"
     bar = st.progress(0.0, text="Playing the policy and embedding its frames...")
