@@ -220,7 +220,7 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
         "reward": reward.model_dump(mode="json"), "seed": seed, "n_envs": n_envs, "total_steps": total_steps,
         "name": name or preset.replace("_", "-"),
         "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size},
-        "recording": {"enabled": bool(record)}, "clip_model": (clip_model or "").strip() or None, **extra})
+        "recording": {"enabled": bool(record)}, "clip_model": clip_model, **extra})
 
 
 __all__ = ["AGENT_TITLES", "ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.vlm.clip_setting import resolve_clip_model
+from agents.vlm.clip_setting import freeze_clip_model
 from studio.runs import (PROJECT_ROOT, TERMINAL, RunPaths, RunStatus, find_run, mark_failed, new_run,
                          process_start_time, read_json, read_status, write_json_atomic)
 from studio.spec import RewardSpec, RunConfig, SpecError, parse_reward_spec, parse_run_config, world_terms
@@ -56,11 +56,13 @@ class Session:
         """
         config = parse_run_config(config)
         config.reward.check_world_terms(world_terms(config.world_id, config.world_kwargs))
-        if config.clip_model is None:     # frozen now: evaluation and re-scoring use the model it trained with
-            try:
-                config = config.model_copy(update={"clip_model": resolve_clip_model(None)})
-            except ValueError as err:
-                raise SpecError(str(err), [("clip_model", str(err))]) from None
+        # Frozen now (the environment's default filled in, a path made absolute and checked): the worker, eval
+        # and recording all use the model the run trained with. A bad $STUDIO_CLIP_MODEL stops any new run, since
+        # a CLIP term can be added to any run while it trains.
+        try:
+            config = config.model_copy(update={"clip_model": freeze_clip_model(config.clip_model)})
+        except ValueError as err:
+            raise SpecError(str(err), [("clip_model", str(err))]) from None
         paths = new_run(runs_dir, config.world_id, config.algo, config.name)
         paths.config.write_text(config.to_yaml())
         write_json_atomic(paths.status, {"state": "starting", "total_steps": config.total_steps,

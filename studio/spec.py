@@ -335,7 +335,7 @@ class RunConfig(BaseModel):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     """Torch device for the policy (``cpu`` is right for small MLPs)."""
     clip_model: str | None = None
-    """The CLIP model of the run's CLIP terms (:data:`agents.vlm.embedder.CLIP_MODEL_HELP`): ``studio`` (the
+    """The CLIP model of the run's CLIP terms (:data:`agents.vlm.clip_setting.CLIP_MODEL_HELP`): ``studio`` (the
     shipped studio CLIP), ``studio:/path/ckpt.pt``, or an open_clip ``NAME:TAG`` / ``NAME:/path/weights.pt``.
     ``None``: ``$STUDIO_CLIP_MODEL`` or ``studio``, written into the run's config when it starts, so a run is
     always evaluated and re-scored with the model it trained with."""
@@ -363,6 +363,7 @@ class RunConfig(BaseModel):
     @field_validator("clip_model")
     @classmethod
     def _clip_model_form(cls, clip_model: str | None) -> str | None:
+        clip_model = (clip_model or "").strip() or None      # blank is "not set": only None means the default
         if clip_model is not None:
             from agents.vlm.clip_setting import parse_clip_model
 

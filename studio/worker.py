@@ -295,7 +295,8 @@ class Worker:
             return False
         try:
             applied = self.live.apply(spec.term_params())
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, OSError, RuntimeError) as exc:   # OSError/RuntimeError: a CLIP model that
+            # cannot load (weights not cached, a checkpoint that does not fit) refuses the edit, not the run
             self.tel.event("edit_refused", id=command_id, error=str(exc), spec_version=self.spec.version)
             return False
         now = time.time()

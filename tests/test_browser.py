@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.vlm.embedder import STUDIO_CHECKPOINT
+
 from studio.runs import list_runs
 from studio.session import Session
 from tests.browser_helpers import CHROMIUM, browser_page, goto_page, select_option, studio_server, wait_for_images
@@ -65,6 +67,8 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     sidebar.get_by_text("Training settings").click()
     clip_model = sidebar.get_by_role("textbox", name="CLIP model")   # shown for rewards with a CLIP term
     assert clip_model.input_value() == ""                            # blank: the studio CLIP
+    clip_model.fill(f"studio:{STUDIO_CHECKPOINT}")                   # the same model, named by its file
+    clip_model.press("Enter")
     envs = sidebar.get_by_label("Parallel environments")
     envs.fill("2")
     envs.press("Enter")
@@ -75,7 +79,7 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     wait_frames(page, 3)
     (info,) = list_runs(runs_dir)
     assert info.world_id == "studio/Push-v0"
-    assert Session.attach(info.path).config.clip_model == "studio"   # frozen into the run when it started
+    assert Session.attach(info.path).config.clip_model == f"studio:{STUDIO_CHECKPOINT}"   # the field reached the run
 
     # A second tab on the same URL watches the same run; closing the first leaves training going.
     second = page.context.browser.new_page()

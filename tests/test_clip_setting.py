@@ -7,7 +7,7 @@ import open_clip
 import pytest
 import torch
 
-from agents.vlm.clip_setting import CLIP_MODEL_ENV, parse_clip_model, resolve_clip_model
+from agents.vlm.clip_setting import CLIP_MODEL_ENV, freeze_clip_model, parse_clip_model, resolve_clip_model
 from agents.vlm.embedder import STUDIO_CHECKPOINT, embedder_for
 from agents.vlm.model_configs import register
 from studio.session import Session
@@ -92,3 +92,26 @@ def test_a_run_without_a_setting_used_the_studio_clip_whatever_the_environment_s
     data = {"world_id": "studio/Reach-v0", "reward": {"terms": [{"kind": "world", "key": "reach"}]}}
     assert parse_run_config(data).clip_setting == "studio"
     assert parse_run_config({**data, "clip_model": "studio:/x.pt"}).clip_setting == "studio:/x.pt"
+
+
+def test_a_new_run_records_an_absolute_checked_path_and_the_environment_default(monkeypatch, tmp_path):
+    ckpt = tmp_path / "mine.pt"
+    ckpt.write_bytes(b"not loaded here")
+    monkeypatch.chdir(tmp_path)
+    assert freeze_clip_model("studio:mine.pt") == f"studio:{ckpt}"             # the worker runs elsewhere
+    assert freeze_clip_model("studio-clip-small:./mine.pt") == f"studio-clip-small:{ckpt}"
+    assert freeze_clip_model("ViT-B-32:laion2b_s34b_b79k") == "ViT-B-32:laion2b_s34b_b79k"   # a tag stays
+    with pytest.raises(ValueError, match="missing.pt is not a file"):
+        freeze_clip_model("studio:missing.pt")
+    monkeypatch.setenv(CLIP_MODEL_ENV, "studio:mine.pt")
+    assert freeze_clip_model(None) == f"studio:{ckpt}"
+    assert freeze_clip_model("studio") == "studio"
+
+
+def test_hub_names_are_whole_model_names():
+    assert parse_clip_model("hf-hub:timm/ViT-B-16-SigLIP") == ("hf-hub:timm/ViT-B-16-SigLIP", None)
+
+
+def test_blank_is_not_set():
+    data = {"world_id": "studio/Reach-v0", "reward": {"terms": [{"kind": "world", "key": "reach"}]}}
+    assert parse_run_config({**data, "clip_model": "  "}).clip_model is None

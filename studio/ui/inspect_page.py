@@ -124,11 +124,11 @@ def _run_source():
                         format_func=lambda n: f"step {int(n[5:14]):,}")
     seed = st.number_input("Episode seed", 0, 2**31 - 1, 10_000, key="lab_run_seed")
     paths = RunPaths(by_id[run_id].path)
-    setting = parse_run_config(paths.config).clip_setting     # the model the run trained with
-    st.caption(f"CLIP model: `{setting}` (the run's)")
-    key = f"{run_id}/{ckpt}/{seed}"
+    key, setting = f"{run_id}/{ckpt}/{seed}", STUDIO_SETTING
     bar = st.progress(0.0, text="Playing the policy and embedding its frames...")
     try:
+        setting = parse_run_config(paths.config).clip_setting     # the model the run trained with
+        st.caption(f"CLIP model: `{setting}` (the run's)")
         record = _record_run(str(paths.root), str(paths.checkpoints / ckpt), int(seed), setting,
                              progress=lambda f: bar.progress(f, text="Playing the policy..."))
     except (FileNotFoundError, ValueError, RuntimeError) as err:

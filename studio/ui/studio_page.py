@@ -73,7 +73,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             args = st.text_area("Algorithm arguments", key="new_args", height=80,
                                 placeholder="learning_rate: 0.0003\nn_steps: 256",
                                 help="Extra constructor arguments for the algorithm, one `name: value` per line.")
-            clip_model = ""
+            clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
             if PRESETS[preset].uses_clip:
                 clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
                                            placeholder=STUDIO_SETTING, help=CLIP_MODEL_HELP)
@@ -84,7 +84,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                             key="start_training")
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
             "seed": int(seed), "args": args, "record": bool(record), "agent": agent,
-            "clip_model": clip_model}, started
+            "clip_model": None if clip_model is None else clip_model.strip() or STUDIO_SETTING}, started
 
 
 def _start(choice: dict) -> None:
