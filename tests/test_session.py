@@ -183,3 +183,24 @@ def test_stop_saves_a_final_checkpoint(sessions):
     assert status.state == "stopped" and status.reason == "stop requested"
     assert a.checkpoints()[-1].name == f"step-{status.step:09d}.zip"
     assert (a.run_dir / "sb3" / "progress.csv").is_file()
+
+
+def test_a_clip_term_whose_model_cannot_load_is_refused_and_training_goes_on(tmp_path):
+    """The run's CLIP model loads only when a CLIP term needs it: a live edit adding one with a model that cannot
+    load (here a file that is no checkpoint) is refused with the loader's message; the run keeps training."""
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    s = Session.start({**config("clip"), "clip_model": f"studio-clip-small:{junk}"}, tmp_path / "runs")
+    try:
+        s.wait(TIMEOUT, states=("running",))
+        assert s.config.clip_model == f"studio-clip-small:{junk}"
+        clip = {"kind": "clip", "goal_prompts": ["a red cube on the pad"], "baseline_prompts": ["a red cube"]}
+        edit = s.send("apply_spec", spec={"terms": TERMS + [clip]})
+        refused = s.wait_for_event("edit_refused", id=edit)
+        assert "could not load checkpoint" in refused["error"] and "junk.pt" in refused["error"]
+        step = s.status().step
+        wait_steps(s, step + 100)
+        assert s.status().state == "running" and s.status().spec_version == 0
+    finally:
+        s.stop("test done")
+        s.wait(TIMEOUT)
