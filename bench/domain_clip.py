@@ -15,6 +15,8 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   the model never read or read only in other scenes (:data:`WORD_PROBES`);
 * ``spearman_progress``: Spearman between the CLIP reward for the task prompt (baseline "far from", alpha 1)
   and true progress on noiseless scripted push and pick-and-place rollouts of held-out scenes, pooled;
+* details ``push_reward_by_distance``: the task prompt's reward per band of cube-to-pad distance on scripted
+  pushes, mean and spread (:func:`agents.vlm.domain_eval.reward_by_distance`);
 * ``arm_gain``: the share of the task prompt's reward of success that the arm earns alone by hovering over
   the pad while the cube stays far (:func:`agents.vlm.domain_eval.arm_hover`; 0 is best);
 * ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
@@ -33,7 +35,7 @@ import torch
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
 from agents.vlm.domain_data import HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman, reward_by_distance
 from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
 from agents.vlm.model_configs import checkpoint_model, register
 from agents.vlm.pose_data import pose_frames
@@ -86,6 +88,8 @@ def main(argv=None) -> dict:
     progress = progress_spearman(embedder.embed_images, embedder.embed_texts, n_episodes=4 if args.quick else 12,
                                  seed=seed)
     hover = arm_hover(embedder.embed_images, embedder.embed_texts, n_episodes=4 if args.quick else 12, seed=seed)
+    by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts,
+                                     n_episodes=4 if args.quick else 12, seed=seed)
     seconds = 1.0 if args.quick else 3.0
     headline = {
         "caption_top1_heldout": round(scenes["top1"], 3),
@@ -102,7 +106,7 @@ def main(argv=None) -> dict:
     }
     details = {"retrieval_heldout_scenes": scenes, "retrieval_heldout_scenes_train_templates": seen_wording,
                "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
-               "word_probe": word_probe, "progress_spearman": progress, "arm_hover": hover, "model": embedder.name,
+               "word_probe": word_probe, "push_reward_by_distance": by_distance, "progress_spearman": progress, "arm_hover": hover, "model": embedder.name,
                "checkpoint": args.checkpoint.name, "k_negatives": 4}
     finish("domain_clip", details, headline, args.out)
     return headline

@@ -12,7 +12,8 @@ from agents.vlm.captions import FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLA
     POSE_HELDOUT_TEMPLATES, POSE_PHRASES, RELATIONS, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, \
     draw_decoration, filler_words, negative_kind
 from agents.vlm.domain_data import NEXT_TO, FrameSet, manipulation_frames
-from agents.vlm.domain_eval import caption_retrieval, spearman
+from agents.vlm import domain_eval
+from agents.vlm.domain_eval import caption_retrieval, reward_by_distance, spearman
 from worlds.manipulation import COLORS, PAD_RADIUS, SHAPES
 
 FACTS = Facts(obj="red cube", ref="blue pad", relation="far from")
@@ -235,3 +236,28 @@ def test_the_trainer_refuses_a_bad_policy_or_count_before_rendering(args, messag
     with pytest.raises(SystemExit) as exit_info:
         main([str(corrupt) if a == "CORRUPT" else a for a in args])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_reward_by_distance_bands_the_task_reward(monkeypatch):
+    """A model whose frames embed as x = 1 - distance / 0.5 along the goal direction: the alpha-1 reward is
+    x - 1, so each band's mean is minus twice its frames' mean distance (in m), and the spread within a band
+    is theirs."""
+    distances = np.array([0.01, 0.02, 0.05, 0.12, 0.13, 0.18, 0.45])
+    facts = [Facts(obj="red cube", ref="blue pad", relation="far from")] * len(distances)
+    frames = _fake_frames(facts)
+    frames.ref_distance = distances
+    monkeypatch.setattr(domain_eval, "manipulation_frames", lambda *a, **k: frames)
+    x = 1 - distances / 0.5
+
+    def images(ims):
+        i = ims[:, 0, 0, 0].astype(int)
+        return np.stack([x[i], np.sqrt(1 - x[i] ** 2), np.zeros(len(i))], axis=1)
+
+    def texts(tx):
+        return np.array([[1.0, 0, 0] if " is on " in t else [-1.0, 0, 0] for t in tx])
+
+    out = reward_by_distance(images, texts)
+    assert list(out) == ["0-3 cm", "3-6 cm", "10-15 cm", "15-20 cm", ">=40 cm"]
+    assert out["0-3 cm"]["n"] == 2 and out["0-3 cm"]["mean"] == pytest.approx(-2 * 0.015, abs=1e-4)
+    assert out["10-15 cm"]["std"] == pytest.approx(np.std([-0.24, -0.26]), abs=1e-4)
+    assert out[">=40 cm"]["mean"] == pytest.approx(-0.9, abs=1e-4)

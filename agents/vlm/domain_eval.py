@@ -155,6 +155,33 @@ def _task_rewards(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: Fr
             "alpha1": np.einsum("nd,nd->n", img - g, (g - b) / np.linalg.norm(g - b, axis=1, keepdims=True))}
 
 
+DISTANCE_BANDS_CM = (0, 3, 6, 10, 15, 20, 25, 30, 40)
+
+
+def reward_by_distance(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0,
+                       bands_cm: Sequence[float] = DISTANCE_BANDS_CM) -> dict:
+    """The task prompt's reward (alpha 1, as :func:`progress_spearman`) per band of cube-to-pad distance, on
+    noiseless scripted pushes of held-out scenes: ``{"a-b cm": {"mean", "std", "n"}}`` (the last band open).
+
+    What an agent rewarded by the prompt can feel: the step from one band to the next against the spread
+    within a band (the arm's pose, the scene) says how far a push must move the cube before the reward
+    notices.
+    """
+    frames = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
+                                 tasks=("push",))
+    reward = _task_rewards(embed_images, embed_texts, frames)["alpha1"]
+    cm = 100 * np.asarray(frames.ref_distance, np.float64)
+    edges = [*bands_cm, np.inf]
+    out = {}
+    for lo, hi in zip(edges, edges[1:]):
+        mask = (cm >= lo) & (cm < hi)
+        if mask.any():
+            name = f"{lo:g}-{hi:g} cm" if np.isfinite(hi) else f">={lo:g} cm"
+            out[name] = {"mean": round(float(reward[mask].mean()), 4), "std": round(float(reward[mask].std()), 4),
+                         "n": int(mask.sum())}
+    return out
+
+
 def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0) -> dict:
     """How much of the task reward the arm earns alone, on held-out push scenes.
 
