@@ -25,7 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecMonitor
 
 from agents.rewards.stack import RewardStack
 from agents.rewards.wrappers import RewardFrameWrapper, VecRewardStack
@@ -93,10 +93,17 @@ def make_world(world_id: str, world_kwargs: dict[str, Any] | None = None, camera
 
 
 def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, seed: int, stack: RewardStack,
-              camera: str | None = None, agent: str = "mlp") -> tuple[VecEnv, VecRewardStack]:
-    """The training VecEnv (see module docstring) and its :class:`VecRewardStack` layer."""
+              camera: str | None = None, agent: str = "mlp",
+              subprocess_envs: bool = False) -> tuple[VecEnv, VecRewardStack]:
+    """The training VecEnv (see module docstring) and its :class:`VecRewardStack` layer.
+
+    ``subprocess_envs``: each env steps and renders its reward frames in its own process (SB3's
+    ``SubprocVecEnv``, started by a fork server so no GL context or torch state is inherited); the reward stack
+    still embeds every env's frames in one call here. It pays when rendering dominates a step (CLIP rewards)
+    and there are cores to spare; each process holds its own torch import (~300 MB).
+    """
     fns = [lambda: make_world(world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
-    base = DummyVecEnv(fns)
+    base = SubprocVecEnv(fns, start_method="forkserver") if subprocess_envs else DummyVecEnv(fns)
     base.seed(int(seed))
     reward_env = VecRewardStack(base, stack)
     return VecMonitor(reward_env), reward_env

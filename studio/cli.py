@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=("cpu", "cuda", "auto"))
+    t.add_argument("--subprocess-envs", action="store_const", const=True, default=None,
+                   help="step and render each env in its own process (faster for CLIP rewards with cores to spare)")
     t.add_argument("--clip-model", help="CLIP model of the CLIP terms: studio (default; or $STUDIO_CLIP_MODEL), "
                                         "studio:/path/ckpt.pt, or an open_clip NAME:TAG / NAME:/path/weights.pt")
     t.add_argument("--name", help="label in the run id")
@@ -94,7 +96,7 @@ def build_config(args: argparse.Namespace):
             raise SpecError(f"{args.config} does not hold a mapping of RunConfig fields")
     for flag, key in (("world", "world_id"), ("algo", "algo"), ("agent", "agent"), ("steps", "total_steps"),
                       ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name"),
-                      ("clip_model", "clip_model")):
+                      ("clip_model", "clip_model"), ("subprocess_envs", "subprocess_envs")):
         if getattr(args, flag) is not None:
             data[key] = getattr(args, flag)
     if args.world_arg:

@@ -198,7 +198,8 @@ def parse_algo_args(text: str, algo: str) -> dict[str, Any]:
 def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4, total_steps: int = 200_000,
                seed: int = 0, algo_kwargs: dict[str, Any] | None = None, name: str = "",
                frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE, record: bool = False,
-               agent: str | None = None, clip_model: str | None = None) -> RunConfig:
+               agent: str | None = None, clip_model: str | None = None,
+               subprocess_envs: bool = False) -> RunConfig:
     """The validated run config for the Studio page's choices (the UI's only output). ``agent``: the policy
     (``None``: the world's default, ``mlp``, or ``dcem`` in the object-naming room); ``lstm`` trains with
     Recurrent PPO whatever ``algo`` says, the other memory-room agents with PPO. ``clip_model``: the CLIP
@@ -220,7 +221,8 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
         "reward": reward.model_dump(mode="json"), "seed": seed, "n_envs": n_envs, "total_steps": total_steps,
         "name": name or preset.replace("_", "-"),
         "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size},
-        "recording": {"enabled": bool(record)}, "clip_model": clip_model, **extra})
+        "recording": {"enabled": bool(record)}, "clip_model": clip_model,
+        "subprocess_envs": bool(subprocess_envs), **extra})
 
 
 __all__ = ["AGENT_TITLES", "ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",

@@ -340,7 +340,10 @@ class RunConfig(BaseModel):
     ``None``: ``$STUDIO_CLIP_MODEL`` or ``studio``, written into the run's config when it starts, so a run is
     always evaluated and re-scored with the model it trained with."""
     n_envs: Annotated[int, Field(ge=1, le=64)] = 4
-    """Parallel envs in one process (a DummyVecEnv)."""
+    """Parallel envs (a DummyVecEnv in the worker's process, or see ``subprocess_envs``)."""
+    subprocess_envs: StrictBool = False
+    """Step and render each env in its own process (SB3's SubprocVecEnv): faster for CLIP rewards when cores
+    are free (``bench.vec_env`` measures it), ~300 MB of memory per env."""
     total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
     """Env steps to train for (summed over envs)."""
     checkpoint_every: Annotated[int, Field(ge=0)] = 0

@@ -94,7 +94,8 @@ class Worker:
         self.spec = self.spec.bump(self.spec.version, self.spec.created_at or time.time(), 0)
         self.stack = build_stack(self.spec.term_params(), self._embedder_provider)
         self.venv, self.reward_env = make_venv(cfg.world_id, cfg.world_kwargs, cfg.n_envs, cfg.seed, self.stack,
-                                               camera=self.spec.camera, agent=cfg.agent)
+                                               camera=self.spec.camera, agent=cfg.agent,
+                                               subprocess_envs=cfg.subprocess_envs)
         if cfg.recording.enabled:
             self.venv = self._recorder(self.venv)
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")

@@ -204,3 +204,17 @@ def test_a_clip_term_whose_model_cannot_load_is_refused_and_training_goes_on(tmp
     finally:
         s.stop("test done")
         s.wait(TIMEOUT)
+
+
+def test_a_run_with_envs_in_subprocesses_trains_takes_an_edit_and_stops(tmp_path):
+    s = Session.start({**config("subproc"), "subprocess_envs": True}, tmp_path / "runs")
+    try:
+        s.wait(TIMEOUT, states=("running",))
+        wait_steps(s, 200)
+        edit = s.wait_for_event("edit", id=s.apply_spec({"terms": TERMS + [SHAPING]}))
+        assert (edit["old_version"], edit["new_version"]) == (0, 1)
+        wait_steps(s, edit["step"] + 200)
+    finally:
+        s.stop("test done")
+        status = s.wait(TIMEOUT)
+    assert status.state == "stopped" and s.checkpoints()[-1].name == f"step-{status.step:09d}.zip"

@@ -73,6 +73,11 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             args = st.text_area("Algorithm arguments", key="new_args", height=80,
                                 placeholder="learning_rate: 0.0003\nn_steps: 256",
                                 help="Extra constructor arguments for the algorithm, one `name: value` per line.")
+            subprocess_envs = st.toggle("Environments in subprocesses", key="new_subproc",
+                                        help="Each environment steps and renders in its own process, beside the "
+                                             "trainer: faster for CLIP rewards when cores are free, no faster for "
+                                             "the world's own terms (`python -m bench.vec_env` measures both on "
+                                             "this machine); about 300 MB of memory per environment.")
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
             if PRESETS[preset].uses_clip:
                 clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
@@ -84,7 +89,8 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                             key="start_training")
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
             "seed": int(seed), "args": args, "record": bool(record), "agent": agent,
-            "clip_model": None if clip_model is None else clip_model.strip() or STUDIO_SETTING}, started
+            "clip_model": None if clip_model is None else clip_model.strip() or STUDIO_SETTING,
+            "subprocess_envs": bool(subprocess_envs)}, started
 
 
 def _start(choice: dict) -> None:
