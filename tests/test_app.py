@@ -45,10 +45,12 @@ def finished_run(runs_dir):
     at.sidebar.number_input(key="new_envs").set_value(2)
     at.sidebar.number_input(key="new_steps").set_value(1000)
     at.sidebar.text_area(key="new_args").set_value("n_steps: 250\nbatch_size: 100\nn_epochs: 2")
+    at.sidebar.toggle(key="new_subproc").set_value(True)      # envs in subprocesses: the toggle reaches the run
     at.sidebar.button(key="start_training").click().run()
     assert not at.exception, at.exception
     (info,) = list_runs(runs_dir)
     session = Session.attach(info.path)
+    assert session.config.subprocess_envs is True
     assert session.wait(TIMEOUT).state == "completed"
     return session, at
 
