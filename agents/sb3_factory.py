@@ -103,7 +103,15 @@ def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, s
     and there are cores to spare; each process holds its own torch import (~300 MB).
     """
     fns = [lambda: make_world(world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
-    base = SubprocVecEnv(fns, start_method="forkserver") if subprocess_envs else DummyVecEnv(fns)
+    if subprocess_envs:
+        import multiprocessing
+
+        # A fork server (a spawned process on platforms without one) starts clean workers: a fork of this process
+        # would inherit its GL contexts and torch threads.
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        base = SubprocVecEnv(fns, start_method=method)
+    else:
+        base = DummyVecEnv(fns)
     base.seed(int(seed))
     reward_env = VecRewardStack(base, stack)
     return VecMonitor(reward_env), reward_env
