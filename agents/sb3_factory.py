@@ -19,6 +19,8 @@ learner defaults (:func:`agents.memory.train.agent_learner_kwargs`, the DCEM ext
 
 from __future__ import annotations
 
+import functools
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,15 @@ def make_world(world_id: str, world_kwargs: dict[str, Any] | None = None, camera
     return RewardFrameWrapper(env, camera=camera, enabled=False)
 
 
+def _subprocess_world(world_id: str, world_kwargs: dict[str, Any] | None, camera: str | None, agent: str) -> gym.Env:
+    """:func:`make_world` inside an env process, which leaves SIGINT and SIGTERM to the trainer: a signal to the
+    whole process group (Ctrl-C, a terminal closing) then stops the run cleanly instead of killing its envs
+    mid-step. The process still ends with the trainer (its pipe closes)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return make_world(world_id, world_kwargs, camera, agent)
+
+
 def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, seed: int, stack: RewardStack,
               camera: str | None = None, agent: str = "mlp",
               subprocess_envs: bool = False) -> tuple[VecEnv, VecRewardStack]:
@@ -100,18 +111,23 @@ def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, s
     ``subprocess_envs``: each env steps and renders its reward frames in its own process (SB3's
     ``SubprocVecEnv``, started by a fork server so no GL context or torch state is inherited); the reward stack
     still embeds every env's frames in one call here. It pays when rendering dominates a step (CLIP rewards)
-    and there are cores to spare; each process holds its own torch import (~300 MB).
+    and there are cores to spare. Each env process costs memory (``bench.vec_env`` reports it).
     """
-    fns = [lambda: make_world(world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
     if subprocess_envs:
         import multiprocessing
 
+        fns = [functools.partial(_subprocess_world, world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
         # A fork server (a spawned process on platforms without one) starts clean workers: a fork of this process
-        # would inherit its GL contexts and torch threads.
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        # would inherit its GL contexts and torch threads. The server imports torch and SB3 once
+        # (agents.env_process), and every env process forked from it shares those pages.
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            multiprocessing.set_forkserver_preload(["agents.env_process"])
+            method = "forkserver"
+        else:
+            method = "spawn"
         base = SubprocVecEnv(fns, start_method=method)
     else:
-        base = DummyVecEnv(fns)
+        base = DummyVecEnv([lambda: make_world(world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))])
     base.seed(int(seed))
     reward_env = VecRewardStack(base, stack)
     return VecMonitor(reward_env), reward_env

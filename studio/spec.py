@@ -343,7 +343,8 @@ class RunConfig(BaseModel):
     """Parallel envs (a DummyVecEnv in the worker's process, or see ``subprocess_envs``)."""
     subprocess_envs: StrictBool = False
     """Step and render each env in its own process (SB3's SubprocVecEnv): faster for CLIP rewards when cores
-    are free (``bench.vec_env`` measures it), ~300 MB of memory per env."""
+    are free, a little slower for rewards that render nothing (``bench.vec_env`` measures both); ~130-150 MB of
+    private memory per env with CLIP rendering, measured in the worker."""
     total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
     """Env steps to train for (summed over envs)."""
     checkpoint_every: Annotated[int, Field(ge=0)] = 0

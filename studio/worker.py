@@ -185,6 +185,11 @@ class Worker:
         self.tel.event("started", step=0, spec_version=self.spec.version, pid=os.getpid())
         try:
             self.model.learn(total_timesteps=self.config.total_steps, callback=self.callbacks())
+        except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+            if not self.config.subprocess_envs:
+                raise
+            raise RuntimeError("an environment process died (subprocess_envs); its traceback is in this run's "
+                               "worker.log") from exc
         finally:
             self.stop_channel()
         step = int(self.model.num_timesteps)
@@ -198,6 +203,10 @@ class Worker:
             self._set_status(recording={"dataset_id": writer.paths.dataset_id, "error": writer.error,
                                         "episodes": writer.episodes, "steps": writer.steps})
         state = "completed" if completed else "stopped"
+        try:
+            self.venv.close()       # ends env processes (subprocess_envs) and frees GL contexts now, not at exit
+        except Exception as exc:    # noqa: BLE001 (the run is saved: a failing close must not fail it)
+            self.tel.log(f"closing the envs failed: {exc}")
         self.tel.event("finished", state=state, step=step, reason=reason)
         self.tel.close()
         self._set_status(state=state, step=step, reason=reason, exit_code=0, fps=0.0)

@@ -206,15 +206,47 @@ def test_a_clip_term_whose_model_cannot_load_is_refused_and_training_goes_on(tmp
         s.wait(TIMEOUT)
 
 
-def test_a_run_with_envs_in_subprocesses_trains_takes_an_edit_and_stops(tmp_path):
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (Linux /proc): env processes are children of the fork server."""
+    found, todo = set(), [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                kids = {int(k) for k in (task / "children").read_text().split()} - found
+            except OSError:
+                continue
+            found |= kids
+            todo.extend(kids)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_run_with_envs_in_subprocesses_takes_an_edit_and_stops_on_a_group_sigterm(tmp_path):
+    """Envs in their own processes (subprocess_envs): the worker has them as children while it trains; a live
+    edit lands; SIGTERM to the whole process group (what a closing terminal sends) stops the run cleanly with a
+    checkpoint, since the env processes leave that signal to the trainer; no env process outlives it."""
     s = Session.start({**config("subproc"), "subprocess_envs": True}, tmp_path / "runs")
     try:
         s.wait(TIMEOUT, states=("running",))
         wait_steps(s, 200)
+        pid = s.status().pid
+        kids = _descendants(pid)
+        assert len(kids) >= 3                                   # the fork server and the 2 env processes
         edit = s.wait_for_event("edit", id=s.apply_spec({"terms": TERMS + [SHAPING]}))
         assert (edit["old_version"], edit["new_version"]) == (0, 1)
         wait_steps(s, edit["step"] + 200)
-    finally:
-        s.stop("test done")
+        os.killpg(pid, signal.SIGTERM)
         status = s.wait(TIMEOUT)
-    assert status.state == "stopped" and s.checkpoints()[-1].name == f"step-{status.step:09d}.zip"
+    finally:
+        if s.status().active:
+            s.stop("test teardown")
+            s.wait(TIMEOUT)
+    assert status.state == "stopped" and "SIGTERM" in status.reason
+    assert s.checkpoints()[-1].name == f"step-{status.step:09d}.zip"
+    wait_until(lambda: not any(_alive(k) for k in kids), timeout=10, what="the env processes to end")

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
 from agents.rewards import ClipTerm, RewardStack, WorldTerm
 from agents.sb3_factory import make_venv
 from agents.vlm.embedder import default_embedder
@@ -19,8 +21,9 @@ def _rollout(subprocess_envs: bool, embedder, steps: int = 120) -> tuple[np.ndar
     stack = RewardStack([(ClipTerm(["the red cube is on the blue pad"], ["the red cube is far from the blue pad"],
                                    embedder=embedder, alpha=1.0), 1.0), (WorldTerm("success"), 1.0)],
                         embedder=embedder)
-    venv, _ = make_venv("studio/Push-v0", WORLD_KWARGS, 2, 3, stack, camera="workspace",
-                        subprocess_envs=subprocess_envs)
+    venv, reward_env = make_venv("studio/Push-v0", WORLD_KWARGS, 2, 3, stack, camera="workspace",
+                                 subprocess_envs=subprocess_envs)
+    assert isinstance(reward_env.venv, SubprocVecEnv if subprocess_envs else DummyVecEnv)
     rng = np.random.default_rng(0)
     obs_log, rewards, terms = [venv.reset()], [], []
     try:

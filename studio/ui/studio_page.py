@@ -77,7 +77,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                                         help="Each environment steps and renders in its own process, beside the "
                                              "trainer: faster for CLIP rewards when cores are free, no faster for "
                                              "the world's own terms (`python -m bench.vec_env` measures both on "
-                                             "this machine); about 300 MB of memory per environment.")
+                                             "this machine); about 150 MB of memory per environment.")
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
             if PRESETS[preset].uses_clip:
                 clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
