@@ -113,10 +113,11 @@ def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, s
     still embeds every env's frames in one call here. It pays when rendering dominates a step (CLIP rewards)
     and there are cores to spare. Each env process costs memory (``bench.vec_env`` reports it).
     """
+    build = _subprocess_world if subprocess_envs else make_world
+    fns = [functools.partial(build, world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
     if subprocess_envs:
         import multiprocessing
 
-        fns = [functools.partial(_subprocess_world, world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))]
         # A fork server (a spawned process on platforms without one) starts clean workers: a fork of this process
         # would inherit its GL contexts and torch threads. The server imports torch and SB3 once
         # (agents.env_process), and every env process forked from it shares those pages.
@@ -127,7 +128,7 @@ def make_venv(world_id: str, world_kwargs: dict[str, Any] | None, n_envs: int, s
             method = "spawn"
         base = SubprocVecEnv(fns, start_method=method)
     else:
-        base = DummyVecEnv([lambda: make_world(world_id, world_kwargs, camera, agent) for _ in range(int(n_envs))])
+        base = DummyVecEnv(fns)
     base.seed(int(seed))
     reward_env = VecRewardStack(base, stack)
     return VecMonitor(reward_env), reward_env

@@ -39,10 +39,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMoni
 import worlds
 from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack
 from agents.vlm.embedder import default_embedder
-from bench.common import RESULTS, finish, parser
+from bench.common import PUSH_BASELINE, PUSH_GOAL, RESULTS, finish, parser
 
-GOAL = "the red cube is on the blue pad"
-BASELINE = "the red cube is far from the blue pad"
+GOAL, BASELINE = PUSH_GOAL, PUSH_BASELINE
 ALPHA = 1.0
 WORLD = dict(colors=["red"], shapes=["cube"], pad_colors=["blue"], camera="workspace", render_profile="reward")
 WARMUP = 5000          # SAC's random-action steps; the reward standardisation is measured over them

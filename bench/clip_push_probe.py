@@ -27,8 +27,7 @@ import numpy as np
 import worlds
 from agents.scripted import run_episode
 from agents.vlm.clip_reward import vlm_rm_reward
-from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
-from agents.vlm.model_configs import checkpoint_model
+from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from bench.clip_push import ALPHA, BASELINE, GOAL, WORLD, play
 from bench.common import RESULTS, finish, parser
 
@@ -50,7 +49,7 @@ def main(argv=None) -> dict:
     from stable_baselines3 import SAC
 
     model = SAC.load(args.policy, device="cpu")
-    embedder = ClipEmbedder(checkpoint_model(args.checkpoint), pretrained=args.checkpoint, device="cpu")
+    embedder = studio_embedder(args.checkpoint, "cpu")
     goal, base = embedder.embed_texts([GOAL]), embedder.embed_texts([BASELINE])
 
     def reward(frames: list[np.ndarray]) -> np.ndarray:

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Callable
 
 RESULTS = Path(__file__).parent / "results"
+# The push prompt pair every CLIP benchmark scores (red cube, blue pad): one place, so they measure one reward.
+PUSH_GOAL = "the red cube is on the blue pad"
+PUSH_BASELINE = "the red cube is far from the blue pad"
 
 
 def parser(description: str) -> argparse.ArgumentParser:

@@ -35,9 +35,10 @@ import torch
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
 from agents.vlm.domain_data import HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman, reward_by_distance
-from agents.vlm.embedder import STUDIO_CHECKPOINT, ClipEmbedder
-from agents.vlm.model_configs import checkpoint_model, register
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman, reward_by_distance, \
+    scripted_frames
+from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
+from agents.vlm.model_configs import register
 from agents.vlm.pose_data import pose_frames
 from bench.common import finish, parser
 
@@ -68,7 +69,7 @@ def main(argv=None) -> dict:
     if not args.checkpoint.is_file():
         raise SystemExit(f"{args.checkpoint} is missing: train it with `python -m agents.vlm.train_domain_clip`")
     register()
-    embedder = ClipEmbedder(checkpoint_model(args.checkpoint), pretrained=args.checkpoint, device="cpu")
+    embedder = studio_embedder(args.checkpoint, "cpu")
     n_eval = 15 if args.quick else 60
     seed = 1          # not the training run's evaluation seed: a second, independent held-out draw
     heldout = manipulation_frames(n_eval, seed, heldout=True)
@@ -85,11 +86,13 @@ def main(argv=None) -> dict:
     poses = pose_frames(10 if args.quick else 40, seed, heldout=True)
     pose_ret = caption_retrieval(embedder.embed_images, embedder.embed_texts, poses, POSE_HELDOUT_TEMPLATES,
                                  seed=seed)
-    progress = progress_spearman(embedder.embed_images, embedder.embed_texts, n_episodes=4 if args.quick else 12,
-                                 seed=seed)
-    hover = arm_hover(embedder.embed_images, embedder.embed_texts, n_episodes=4 if args.quick else 12, seed=seed)
-    by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts,
-                                     n_episodes=4 if args.quick else 12, seed=seed)
+    episodes = 4 if args.quick else 12
+    rollouts = {task: scripted_frames(task, episodes, seed) for task in ("push", "pick_place")}   # rendered once
+    progress = progress_spearman(embedder.embed_images, embedder.embed_texts, episodes, seed,
+                                 frames_by_task=rollouts)
+    hover = arm_hover(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
+    by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts, episodes, seed,
+                                     frames=rollouts["push"])
     seconds = 1.0 if args.quick else 3.0
     headline = {
         "caption_top1_heldout": round(scenes["top1"], 3),

@@ -31,12 +31,11 @@ from PIL import Image
 import worlds
 from agents.vlm.clip_reward import fast_reward, vlm_rm_reward
 from agents.vlm.embedder import ClipEmbedder, default_embedder
-from bench.common import finish, parser
+from bench.common import PUSH_BASELINE, PUSH_GOAL, finish, parser
 from worlds.rendering import ProfileRenderer, TiledRenderer, get_profile
 
-GOAL = ["the red cube is on the blue pad"]
+GOAL, BASELINE = [PUSH_GOAL], [PUSH_BASELINE]
 DEFAULT_THREADS = torch.get_num_threads()
-BASELINE = ["the red cube is far from the blue pad"]
 
 
 def push_envs(n: int, first_seed: int = 0) -> list:

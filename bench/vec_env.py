@@ -29,11 +29,10 @@ import torch
 
 from agents.rewards import ClipTerm, RewardStack, WorldTerm
 from agents.sb3_factory import make_model, make_venv
-from bench.common import finish, parser
+from bench.common import PUSH_BASELINE as BASELINE, PUSH_GOAL as GOAL, finish, parser
 
 WORLD = "studio/Push-v0"
 WORLD_KWARGS = {"colors": ["red"], "pad_colors": ["blue"]}
-GOAL, BASELINE = "the red cube is on the blue pad", "the red cube is far from the blue pad"
 
 
 def stack_for(reward: str, embedder) -> RewardStack:

@@ -70,8 +70,7 @@ def freeze_clip_model(setting: str | None) -> str:
     Raises:
         ValueError: a bad setting, or a path that is not a file.
     """
-    chosen = resolve_clip_model(setting)
-    name, pretrained = parse_clip_model(chosen)
+    chosen, name, pretrained = resolve_clip_model_parts(setting)
     if pretrained is None or not _is_path(name, pretrained):
         return chosen
     path = os.path.abspath(os.path.expanduser(pretrained))
@@ -81,16 +80,22 @@ def freeze_clip_model(setting: str | None) -> str:
     return f"{name}:{path}"
 
 
-def resolve_clip_model(setting: str | None) -> str:
-    """The setting a run uses: ``setting``, else ``$STUDIO_CLIP_MODEL``, else ``"studio"`` (checked)."""
+def resolve_clip_model_parts(setting: str | None) -> tuple[str, str, str | None]:
+    """``(setting used, model name, pretrained)``: ``setting``, else ``$STUDIO_CLIP_MODEL``, else ``"studio"``,
+    parsed once by :func:`parse_clip_model` (its errors say where an environment value came from)."""
     chosen = setting if setting not in (None, "") else (os.environ.get(CLIP_MODEL_ENV, "").strip() or STUDIO_SETTING)
     try:
-        parse_clip_model(chosen)
+        name, pretrained = parse_clip_model(chosen)
     except ValueError as err:
         where = f" (from ${CLIP_MODEL_ENV})" if setting in (None, "") else ""
         raise ValueError(f"{err}{where}") from None
-    return chosen
+    return chosen, name, pretrained
+
+
+def resolve_clip_model(setting: str | None) -> str:
+    """The setting a run uses: ``setting``, else ``$STUDIO_CLIP_MODEL``, else ``"studio"`` (checked)."""
+    return resolve_clip_model_parts(setting)[0]
 
 
 __all__ = ["CLIP_MODEL_ENV", "CLIP_MODEL_HELP", "STUDIO_SETTING", "freeze_clip_model", "parse_clip_model",
-           "resolve_clip_model"]
+           "resolve_clip_model", "resolve_clip_model_parts"]

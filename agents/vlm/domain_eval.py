@@ -119,13 +119,22 @@ def _by_margin(wins: list[tuple[float, bool]]) -> dict[str, dict]:
     return out
 
 
+def scripted_frames(task: str, n_episodes: int = 12, seed: int = 0, wander: bool = False) -> FrameSet:
+    """Every frame of ``n_episodes`` noiseless scripted ``task`` episodes in held-out scenes (the rollouts the
+    reward measures below run on; ``wander``: episodes whose arm wanders first, as :func:`arm_hover` needs)."""
+    return manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
+                               tasks=(task,), wander_fraction=1.0 if wander else 0.0)
+
+
 def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12,
-                      seed: int = 0, tasks: tuple[str, ...] = ("push", "pick_place")) -> dict:
-    """Spearman between the goal-prompt reward and true progress on noiseless scripted rollouts."""
+                      seed: int = 0, tasks: tuple[str, ...] = ("push", "pick_place"),
+                      frames_by_task: dict[str, FrameSet] | None = None) -> dict:
+    """Spearman between the goal-prompt reward and true progress on noiseless scripted rollouts
+    (:func:`scripted_frames`, or ``frames_by_task`` already rendered)."""
     out = {}
     for task in tasks:
-        frames = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
-                                     tasks=(task,))
+        frames = (frames_by_task or {}).get(task)
+        frames = frames if frames is not None else scripted_frames(task, n_episodes, seed)
         rewards = _task_rewards(embed_images, embed_texts, frames)
         out[task] = {"frames": int(len(frames))}
         for name, reward in rewards.items():
@@ -159,7 +168,7 @@ DISTANCE_BANDS_CM = (0, 3, 6, 10, 15, 20, 25, 30, 40)
 
 
 def reward_by_distance(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0,
-                       bands_cm: Sequence[float] = DISTANCE_BANDS_CM) -> dict:
+                       bands_cm: Sequence[float] = DISTANCE_BANDS_CM, frames: FrameSet | None = None) -> dict:
     """The task prompt's reward (alpha 1, as :func:`progress_spearman`) per band of cube-to-pad distance, on
     noiseless scripted pushes of held-out scenes: ``{"a-b cm": {"mean", "std", "n"}}`` (the last band open).
 
@@ -167,8 +176,7 @@ def reward_by_distance(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epi
     within a band (the arm's pose, the scene) says how far a push must move the cube before the reward
     notices.
     """
-    frames = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
-                                 tasks=("push",))
+    frames = frames if frames is not None else scripted_frames("push", n_episodes, seed)
     reward = _task_rewards(embed_images, embed_texts, frames)["alpha1"]
     cm = 100 * np.asarray(frames.ref_distance, np.float64)
     edges = [*bands_cm, np.inf]
@@ -182,7 +190,8 @@ def reward_by_distance(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epi
     return out
 
 
-def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0) -> dict:
+def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0,
+              scripted: FrameSet | None = None) -> dict:
     """How much of the task reward the arm earns alone, on held-out push scenes.
 
     ``arm_gain``: (90th percentile of the reward of frames whose arm hovers within 6 cm of the pad in x-y
@@ -192,12 +201,10 @@ def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: in
     push when this is high.
     ``auc``: the probability that a cube-on-pad frame outscores an arm-only frame.
     """
-    wander = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
-                                 tasks=("push",), wander_fraction=1.0)
+    wander = scripted_frames("push", n_episodes, seed, wander=True)
     far = np.array([f.relation == "far from" for f in wander.facts])
     hover = far & (wander.hover < 0.06)
-    scripted = manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
-                                   tasks=("push",))
+    scripted = scripted if scripted is not None else scripted_frames("push", n_episodes, seed)
     on = np.array([f.relation == "on" for f in scripted.facts])
     first = np.r_[True, scripted.episode[1:] != scripted.episode[:-1]]
     r_wander = _task_rewards(embed_images, embed_texts, wander)["alpha1"]

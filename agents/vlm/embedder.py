@@ -346,6 +346,14 @@ class ClipEmbedder:
         return np.stack([self._text_cache[p] for p in prompts])
 
 
+def studio_embedder(checkpoint: str | os.PathLike, device: str = "auto") -> ClipEmbedder:
+    """A studio CLIP checkpoint, loaded as the architecture its sidecar names
+    (:func:`~agents.vlm.model_configs.checkpoint_model`)."""
+    from agents.vlm.model_configs import checkpoint_model
+
+    return ClipEmbedder(checkpoint_model(checkpoint), pretrained=checkpoint, device=device)
+
+
 def default_embedder(device: str = "auto") -> ClipEmbedder:
     """The studio CLIP: the shipped checkpoint :data:`STUDIO_CHECKPOINT`, loaded as the architecture its
     sidecar names (:func:`~agents.vlm.model_configs.checkpoint_model`).
@@ -353,30 +361,26 @@ def default_embedder(device: str = "auto") -> ClipEmbedder:
     Without the checkpoint (not trained yet) the weights are random: fine for plumbing and speed, useless as
     a reward; a warning says how to make it.
     """
-    from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model
+    from agents.vlm.model_configs import STUDIO_CLIP
 
     if not STUDIO_CHECKPOINT.is_file():
         warnings.warn(f"{STUDIO_CHECKPOINT} is missing, so the studio CLIP has random weights; train it with "
                       f"`python -m agents.vlm.train_domain_clip` (writes that file)", stacklevel=2)
         return ClipEmbedder(STUDIO_CLIP, pretrained=None, device=device)
-    return ClipEmbedder(checkpoint_model(STUDIO_CHECKPOINT), pretrained=STUDIO_CHECKPOINT, device=device)
+    return studio_embedder(STUDIO_CHECKPOINT, device)
 
 
 def embedder_for(setting: str | None = None, device: str = "auto") -> ClipEmbedder:
     """The embedder a CLIP model setting names (:mod:`agents.vlm.clip_setting`; ``None``: ``$STUDIO_CLIP_MODEL``
     or the studio CLIP): the studio CLIP, a studio checkpoint loaded as the architecture its sidecar names, or
     an open_clip model with its weights, all loaded offline."""
-    from agents.vlm.clip_setting import STUDIO_SETTING, parse_clip_model, resolve_clip_model
+    from agents.vlm.clip_setting import STUDIO_SETTING, resolve_clip_model_parts
 
-    name, pretrained = parse_clip_model(resolve_clip_model(setting))
+    _, name, pretrained = resolve_clip_model_parts(setting)
     if name == STUDIO_SETTING:
-        if pretrained is None:
-            return default_embedder(device)
-        from agents.vlm.model_configs import checkpoint_model
-
-        return ClipEmbedder(checkpoint_model(pretrained), pretrained=pretrained, device=device)
+        return default_embedder(device) if pretrained is None else studio_embedder(pretrained, device)
     return ClipEmbedder(name, pretrained=pretrained, device=device)
 
 
 __all__ = ["STUDIO_CHECKPOINT", "ClipEmbedder", "check_model_name", "default_embedder", "embedder_for",
-           "load_clip"]
+           "load_clip", "studio_embedder"]
