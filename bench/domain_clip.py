@@ -12,11 +12,16 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   to ``caption_top1_heldout`` is what unseen wording costs); details give top-1 per wording
   (``by_template``), pairwise wins per kind of negative and, for relations, per distance to the nearest
   relation threshold (``relation_by_margin``), and ``word_probe``: top-1 with a training wording behind words
-  the model never read or read only in other scenes (:data:`WORD_PROBES`);
+  the model never read or read only in other scenes (:data:`WORD_PROBES`), and ``pose_word_probe``: pose
+  wordings without the trained subject (:data:`POSE_WORD_PROBES`);
 * ``spearman_progress``: Spearman between the CLIP reward for the task prompt (baseline "far from", alpha 1)
-  and true progress on noiseless scripted push and pick-and-place rollouts of held-out scenes, pooled;
+  and true progress on noiseless scripted push and pick-and-place rollouts of held-out scenes, pooled, with
+  ``spearman_progress_ci95``, a bootstrap interval over those episodes (a dozen scenes per task move it);
 * details ``push_reward_by_distance``: the task prompt's reward per band of cube-to-pad distance on scripted
   pushes, mean and spread (:func:`agents.vlm.domain_eval.reward_by_distance`);
+* ``shape_probe_heldout``: can a linear probe read the object's shape (cube or cylinder) from the image
+  embedding of held-out one-object scenes (:func:`agents.vlm.domain_eval.shape_probe`; ``majority`` in the
+  details is what seeing nothing scores)? It bounds what any shape caption can reach;
 * ``arm_gain``: the share of the task prompt's reward of success that the arm earns alone by hovering over
   the pad while the cube stays far (:func:`agents.vlm.domain_eval.arm_hover`; 0 is best);
 * ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
@@ -35,7 +40,7 @@ import torch
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
 from agents.vlm.domain_data import HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman, reward_by_distance, \
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman, reward_by_distance, shape_probe, \
     scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
@@ -43,8 +48,12 @@ from agents.vlm.pose_data import pose_frames
 from bench.common import finish, parser
 
 # Prefixes put in front of the first training wording (``word_probe`` in the details): "robot" appears in
-# training only in the humanoid captions, "table with" only partly (never "table"), "piano zebra" never.
+# training in the humanoid captions and, since run 11 (--arm-phrases), in the table ones; "table with" only
+# partly (never "table"), "piano zebra" never.
 WORD_PROBES = ("", "robot ", "humanoid ", "table with ", "piano zebra ")
+# Pose wordings without the trained subject "humanoid robot" (``pose_word_probe``): are the pose words read on
+# their own, or only behind a word that names the humanoid?
+POSE_WORD_PROBES = ("{pose}", "a person {pose}", "a robot {pose}", "a humanoid that is {pose}")
 
 
 def embeds_per_s(embedder, threads: int, seconds: float) -> float:
@@ -86,6 +95,8 @@ def main(argv=None) -> dict:
     poses = pose_frames(10 if args.quick else 40, seed, heldout=True)
     pose_ret = caption_retrieval(embedder.embed_images, embedder.embed_texts, poses, POSE_HELDOUT_TEMPLATES,
                                  seed=seed)
+    pose_word_probe = {t: round(caption_retrieval(embedder.embed_images, embedder.embed_texts, poses, (t,),
+                                                  seed=seed)["top1"], 3) for t in POSE_WORD_PROBES}
     episodes = 4 if args.quick else 12
     rollouts = {task: scripted_frames(task, episodes, seed) for task in ("push", "pick_place")}   # rendered once
     progress = progress_spearman(embedder.embed_images, embedder.embed_texts, episodes, seed,
@@ -93,6 +104,7 @@ def main(argv=None) -> dict:
     hover = arm_hover(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
     by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts, episodes, seed,
                                      frames=rollouts["push"])
+    probe = shape_probe(embedder.embed_images, 60 if args.quick else 300, 30 if args.quick else 150, seed)
     seconds = 1.0 if args.quick else 3.0
     headline = {
         "caption_top1_heldout": round(scenes["top1"], 3),
@@ -100,8 +112,10 @@ def main(argv=None) -> dict:
         "caption_top1_heldout_object": round(held_obj["top1"], 3),
         "caption_top1_poses": round(pose_ret["top1"], 3),
         "spearman_progress": round(progress["pooled_mean_alpha1"], 3),
+        "spearman_progress_ci95": progress["pooled_mean_alpha1_ci95"],
         "spearman_progress_alpha0": round(progress["pooled_mean_alpha0"], 3),
         "arm_gain": round(hover["arm_gain"], 3),
+        "shape_probe_heldout": round(probe["heldout_acc"], 3),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
         "checkpoint_mb": round(args.checkpoint.stat().st_size / 2**20, 2),
@@ -109,8 +123,10 @@ def main(argv=None) -> dict:
     }
     details = {"retrieval_heldout_scenes": scenes, "retrieval_heldout_scenes_train_templates": seen_wording,
                "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
-               "word_probe": word_probe, "push_reward_by_distance": by_distance, "progress_spearman": progress, "arm_hover": hover, "model": embedder.name,
-               "checkpoint": args.checkpoint.name, "k_negatives": 4}
+               "word_probe": word_probe, "pose_word_probe": pose_word_probe, "push_reward_by_distance": by_distance,
+               "progress_spearman": progress,
+               "arm_hover": hover, "shape_probe": probe, "model": embedder.name, "checkpoint": args.checkpoint.name,
+               "k_negatives": 4}
     finish("domain_clip", details, headline, args.out)
     return headline
 

@@ -8,9 +8,10 @@ from worlds import gl  # noqa: F401
 import numpy as np
 import pytest
 
-from agents.vlm.captions import FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, HELDOUT_WORDS, \
-    POSE_HELDOUT_TEMPLATES, POSE_PHRASES, RELATIONS, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, \
-    draw_decoration, filler_words, negative_kind
+from agents.vlm.captions import ARM_PHRASES, ARM_SUFFIXES, FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, \
+    HELDOUT_WORDS, POSE_HELDOUT_TEMPLATES, POSE_PHRASES, POSE_TRAIN_TEMPLATES, RELATIONS, ROBOT_PHRASES, \
+    ROBOT_SUFFIXES, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, draw_decoration, filler_words, \
+    negative_kind
 from agents.vlm.domain_data import NEXT_TO, FrameSet, manipulation_frames
 from agents.vlm import domain_eval
 from agents.vlm.domain_eval import caption_retrieval, reward_by_distance, spearman
@@ -153,12 +154,17 @@ def test_decorations_never_use_a_held_out_word_or_a_word_that_states_a_fact():
     assert len(words) > 1000
     heldout = set().union(*(_words(t.format(obj="", rel="", ref="")) for t in HELDOUT_TEMPLATES),
                           *(_words(t.format(pose="")) for t in POSE_HELDOUT_TEMPLATES))
-    trained = set().union(*(_words(t.format(obj="", rel="", ref="")) for t in TRAIN_TEMPLATES))
+    trained = set().union(*(_words(t.format(obj="", rel="", ref="")) for t in TRAIN_TEMPLATES),
+                          *(_words(t.format(pose="")) for t in POSE_TRAIN_TEMPLATES),
+                          *(_words(a) for a in ARM_PHRASES + ARM_SUFFIXES))
     assert heldout - trained <= HELDOUT_WORDS       # every word only the held-out templates use is listed
     facts = set(COLORS) | set(SHAPES) | {w for r in RELATIONS for w in r.split()} | {"lifted", "above", "near"}
     facts |= {w for p in POSE_PHRASES.values() for w in _words(p)} - {"the", "in", "doing"}   # no fact in those
     fillers = set(words).union(*(_words(f) for f in FILLER_PREFIXES + FILLER_SUFFIXES))
-    assert not fillers & (facts | HELDOUT_WORDS)
+    assert not fillers & (facts | HELDOUT_WORDS | {"robot"})
+    # The arm phrases name the arm and nothing that could change a fact, nor a held-out word.
+    arm_words = set().union(*(_words(a) for a in ARM_PHRASES + ARM_SUFFIXES))
+    assert "robot" in arm_words and not arm_words & (facts | HELDOUT_WORDS)
 
 
 def test_a_decoration_wraps_a_caption_and_its_negative_alike():
@@ -174,9 +180,64 @@ def test_a_decoration_wraps_a_caption_and_its_negative_alike():
     for d in decorations:
         a, b = decorate(positive, d), decorate(negative, d)
         assert positive in a and negative in b and a.replace(positive, "") == b.replace(negative, "")
+    assert not any("robot" in decorate(positive, d) for d in decorations)      # arm_p = 0: never the arm
 
 
-@pytest.mark.parametrize("flag,value", [("--decorate", "1.5"), ("--wander", "-0.1"), ("--decorate", "nan")])
+def test_an_arm_phrase_names_the_robot_and_is_shared_with_the_negatives():
+    import open_clip
+
+    words = filler_words(open_clip.get_tokenizer("ViT-B-32").encoder)
+    rng = np.random.default_rng(1)
+    positive = caption(FACTS, TRAIN_TEMPLATES[0])
+    negative = caption(distractors(FACTS, ["red", "blue"], ["cube"])[0], TRAIN_TEMPLATES[0])
+    for p in (0.0, 0.5):
+        decorations = [draw_decoration(rng, words, p=p, arm_p=1.0) for _ in range(100)]
+        texts = [decorate(positive, d) for d in decorations]
+        assert all("robot" in t for t in texts)
+        assert any(t.endswith(positive) for t in texts) and any(not t.endswith(positive) for t in texts)  # both places
+        assert all(a.replace(positive, "") == decorate(negative, d).replace(negative, "")
+                   for a, d in zip(texts, decorations))
+    some = [draw_decoration(rng, words, p=0.0, arm_p=0.3) for _ in range(400)]
+    share = np.mean([d != ("", "") for d in some])
+    assert 0.2 < share < 0.4
+
+
+def test_the_trainer_names_the_arm_in_table_captions_only(tmp_path, monkeypatch):
+    from agents.vlm import train_domain_clip as T
+
+    texts = []
+    real = T.decorate
+    monkeypatch.setattr(T, "decorate", lambda text, d: texts.append(real(text, d)) or texts[-1])
+    monkeypatch.setattr(T, "evaluate", lambda *a, **k: {})      # the metrics are bench.domain_clip's job
+    meta = T.train(episodes=2, epochs=1, eval_episodes=1, poses_per_class=2, lr=0.0, out=tmp_path / "c.pt",
+                   arm_p=1.0, log=lambda *_: None)
+    assert meta["config"]["arm_phrases"] == 1.0
+    poses = [t for t in texts if any(phrase in t for phrase in POSE_PHRASES.values())]
+    table = [t for t in texts if t not in poses]
+    assert poses and table
+    assert all("robot" in t for t in table)
+    assert not any("robot arm" in t for t in poses)                 # the humanoid has no arm phrase ...
+    assert any(p in t for t in poses for p in ROBOT_PHRASES + ROBOT_SUFFIXES)   # ... but bare "robot" as often
+
+
+def test_bare_robot_phrases_decorate_both_scenes_alike():
+    """A word said of both scenes as often cannot stand for either: a table caption draws each bare-"robot"
+    phrase about as often as a humanoid caption does, and the humanoid never draws a "robot arm" one."""
+    import open_clip
+
+    words = filler_words(open_clip.get_tokenizer("ViT-B-32").encoder)
+    rng = np.random.default_rng(2)
+    bare = set(ROBOT_PHRASES + ROBOT_SUFFIXES)
+    share = {}
+    for pose in (False, True):
+        drawn = [x for _ in range(6000) for x in draw_decoration(rng, words, p=0.0, arm_p=0.3, pose=pose) if x]
+        assert pose is False or all(x in bare for x in drawn)
+        share[pose] = sum(x in bare for x in drawn) / 6000
+    assert abs(share[True] - share[False]) < 0.02 and share[True] > 0.05
+
+
+@pytest.mark.parametrize("flag,value", [("--decorate", "1.5"), ("--wander", "-0.1"), ("--decorate", "nan"),
+                                        ("--arm-phrases", "2")])
 def test_the_trainer_refuses_a_share_outside_0_to_1_before_rendering_anything(flag, value, capsys):
     from agents.vlm.train_domain_clip import main
 
@@ -261,3 +322,53 @@ def test_reward_by_distance_bands_the_task_reward(monkeypatch):
     assert out["0-3 cm"]["n"] == 2 and out["0-3 cm"]["mean"] == pytest.approx(-2 * 0.015, abs=1e-4)
     assert out["10-15 cm"]["std"] == pytest.approx(np.std([-0.24, -0.26]), abs=1e-4)
     assert out[">=40 cm"]["mean"] == pytest.approx(-0.9, abs=1e-4)
+
+
+def test_the_shape_probe_reads_shape_only_where_the_embedding_holds_it(monkeypatch):
+    """An embedding with a shape coordinate (plus noise) is probed at 1.0 on the held-out frames; one that
+    holds only noise scores no better than a guess of the commoner shape, with room for the fit's luck."""
+    rng = np.random.default_rng(0)
+    shapes = {False: rng.random(200) < 0.5, True: rng.random(100) < 0.6}     # training / held-out: cube or not
+    sets = {h: _fake_frames([Facts(obj="red cube" if c else "red cylinder", ref="blue pad", relation="far from")
+                             for c in shapes[h]]) for h in (False, True)}
+    seen = []
+    monkeypatch.setattr(domain_eval, "manipulation_frames",
+                        lambda n, seed, heldout=False, **k: seen.append((heldout, k["n_objects"])) or sets[heldout])
+    noise = rng.normal(size=(200, 8))
+
+    def oracle(ims):
+        is_cube = np.array([f.obj.endswith("cube") for f in sets[len(ims) == 100].facts], float)
+        return np.c_[2 * is_cube - 1, noise[:len(ims)]]
+
+    good = domain_eval.shape_probe(oracle, steps=300)
+    assert good["heldout_acc"] == 1.0 and good["n_train"] == 200 and good["n_heldout"] == 100
+    assert sorted(seen) == [(False, 1), (True, 1)]          # one object per scene, a fit set and a held-out set
+    blind = domain_eval.shape_probe(lambda ims: rng.normal(size=(len(ims), 8)), steps=300)
+    assert blind["majority"] == round(max(shapes[True].mean(), 1 - shapes[True].mean()), 4)
+    assert blind["heldout_acc"] < blind["majority"] + 0.12
+
+
+def test_the_spearman_interval_is_a_point_for_a_perfect_reward_and_brackets_a_noisy_one():
+    """A reward that rises with progress in every frame ranks every resample perfectly; a noisy one gets an
+    interval around its own figure (episodes are what is resampled, so the frame count stays a multiple)."""
+    progress = np.tile(np.linspace(0, 1, 10), 4).astype(np.float32)
+    facts = [Facts(obj="red cube", ref="blue pad", relation="far from")] * len(progress)
+
+    def frames_with(noise):
+        frames = _fake_frames(facts)
+        frames.progress, frames.episode = progress, np.repeat(np.arange(4), 10)
+        x = np.clip(2 * progress - 1 + noise, -1, 1)
+        embed = lambda ims: np.stack([x[ims[:, 0, 0, 0].astype(int)], np.sqrt(1 - x[ims[:, 0, 0, 0].astype(int)] ** 2),
+                                      np.zeros(len(ims))], axis=1)
+        return frames, embed
+
+    def texts(tx):
+        return np.array([[1.0, 0, 0] if " is on " in t else [-1.0, 0, 0] for t in tx])
+
+    frames, images = frames_with(0.0)
+    perfect = domain_eval.progress_spearman(images, texts, tasks=("push",), frames_by_task={"push": frames})
+    assert perfect["pooled_mean_alpha1"] == 1.0 and perfect["pooled_mean_alpha1_ci95"] == [1.0, 1.0]
+    frames, images = frames_with(np.random.default_rng(0).normal(0, 0.4, len(progress)))
+    noisy = domain_eval.progress_spearman(images, texts, tasks=("push",), frames_by_task={"push": frames})
+    lo, hi = noisy["pooled_mean_alpha1_ci95"]
+    assert lo < noisy["pooled_mean_alpha1"] < hi < 1.0

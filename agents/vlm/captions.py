@@ -8,7 +8,11 @@ Templates are split: ``TRAIN_TEMPLATES`` are used for training, ``HELDOUT_TEMPLA
 (held-out paraphrases). Training captions may also be *decorated* (:func:`draw_decoration`): filler words
 before and after the description, some of them random words of the tokenizer's vocabulary, so that the text
 tower learns to read the facts and to ignore the words around them. No decoration uses a word of the held-out
-templates (:data:`HELDOUT_WORDS`), so the held-out paraphrases stay unseen.
+templates (:data:`HELDOUT_WORDS`), so the held-out paraphrases stay unseen. A manipulation caption may also
+name the robot arm that every table frame shows (:data:`ARM_PHRASES`, ``arm_p`` of :func:`draw_decoration`):
+without it "robot" is read only in the humanoid captions, and a table prompt that says "robot" is pulled
+towards the poses. Bare "robot" phrases decorate both scenes alike (:data:`ROBOT_PHRASES`): said of the table
+alone, "robot" pulled the humanoid's "a robot that is kneeling" towards the table instead.
 
 Manipulation relations (object 0 against its reference: pad 0, or object 1 in ``stack``):
 
@@ -50,30 +54,44 @@ POSE_PHRASES = {
     "splits": "practicing gymnastics, doing the side splits",
     "lying": "lying on the ground",
 }
-POSE_TRAIN_TEMPLATES = ("a humanoid robot {pose}", "humanoid robot {pose}", "a photo of a humanoid robot {pose}")
+# The last two name no robot, or no subject at all: trained only behind "humanoid robot", the pose words were
+# read only behind a word that names the humanoid (``pose_word_probe`` of bench.domain_clip, model run 9:
+# "{pose}" alone 0.63 top-1, "a person {pose}" 0.61, against 0.99 behind "a robot"), so a model that stopped
+# reading "robot" as the humanoid lost them (run 11: 0.60 on the held-out "a robot that is {pose}").
+POSE_TRAIN_TEMPLATES = ("a humanoid robot {pose}", "humanoid robot {pose}", "a photo of a humanoid robot {pose}",
+                        "the humanoid {pose}", "{pose}")
 POSE_HELDOUT_TEMPLATES = ("a robot that is {pose}",)
 
 # Shown beside the prompt boxes: how to word a prompt for the studio CLIP. Measured by bench.domain_clip
 # (bench/results/domain_clip.json): of the two held-out wordings, "there is a ..." scores 0.78 top-1, as the
-# training wordings do (0.76-0.78), and "robot table with the ..." 0.62; its word_probe puts words in front of
-# a training wording: "robot " 0.64 against 0.77 alone, "table with " 0.73, "humanoid " 0.75, and the unseen
-# "piano zebra " 0.78. "robot" is trained only in the humanoid captions, so it pulls a caption to the poses.
+# training wordings do (0.76), and "robot table with the ..." 0.71; its word_probe puts words in front of a
+# training wording: "robot " 0.76 as alone (it was 0.64 before the table captions named the arm), "table with "
+# 0.74, and the unseen "piano zebra " 0.76. Cube against cylinder wins only 73% of pairs: colour is surer.
 PROMPT_HELP = ("The studio CLIP (the default model) was trained on captions such as 'the red cube is on the blue "
                "pad', 'the green cylinder is lifted above the yellow pad', 'the red cube is on the green cube' and "
                "'a humanoid robot kneeling'. Name colour and shape, and say on / next to / far from / lifted "
-               "above. It reads 'robot' as the humanoid, so in a table scene describe the objects, not the robot "
-               "(the word alone costs 13 points of caption accuracy there). Other CLIP models: any wording.")
+               "above; mentioning the robot or its arm is fine. It tells the colours apart far better than cube "
+               "from cylinder, so the colour is what carries a prompt. Other CLIP models: any wording.")
 
 # Words that carry facts (or could: other colours, shapes, places, negations) never come from the random
 # filler, nor do the words of the held-out templates that the training templates lack.
-HELDOUT_WORDS = frozenset({"there", "robot", "table", "with", "that"})
+HELDOUT_WORDS = frozenset({"there", "table", "with", "that"})
+# True of every table frame: the arm is always in view. Said before (or after) the description, never in place
+# of a fact, and shared by a caption and its hard negatives like every decoration.
+# The bare-"robot" ones (ROBOT_PHRASES) decorate the humanoid's captions too, as often: the humanoid is a robot
+# as well, and a word said of both scenes alike cannot stand for either, so the rest of the caption must.
+ROBOT_PHRASES = ("a robot and", "the robot sees", "robot scene:")
+ROBOT_SUFFIXES = ("and the robot",)
+ARM_PHRASES = ("a robot arm and", "robot arm scene:", "a robot arm scene where", "the robot arm and", "robot arm:",
+               "a robot arm picture:") + ROBOT_PHRASES
+ARM_SUFFIXES = ("and a robot arm", "for the robot arm") + ROBOT_SUFFIXES
 FACT_WORDS = frozenset("""
     red green blue yellow purple orange pink white black gray grey brown cyan magenta violet gold silver colour
     color cube cubes cylinder cylinders sphere spheres ball balls box block blocks square circle round cone pad
     pads on onto off next to far from near above below under over beside behind between inside outside into in
     top atop left right front back away close beneath underneath upon across along around
     against toward towards nearby adjacent lifted lift held holding gripper not no never none nothing without
-    nor one two three humanoid standing stand kneeling kneel arms arm raised seated sitting meditating lotus
+    nor one two three robot humanoid standing stand kneeling kneel arms arm raised seated sitting meditating lotus
     position practicing gymnastics side splits lying ground up down both
     """.split()) | HELDOUT_WORDS
 FILLER_PREFIXES = ("a photo of", "an image of", "a picture showing", "a render of", "a scene where", "we see",
@@ -88,11 +106,29 @@ def filler_words(vocabulary, limit: int = 8000) -> list[str]:
     return [w for w in words if w.isascii() and w.isalpha() and len(w) > 2 and w not in FACT_WORDS]
 
 
-def draw_decoration(rng, words: list[str], p: float = 0.5) -> tuple[str, str]:
+def draw_decoration(rng, words: list[str], p: float = 0.5, arm_p: float = 0.0, pose: bool = False) -> tuple[str, str]:
     """A random ``(prefix, suffix)`` of filler (or ``("", "")`` with probability ``1 - p``). The prefix is a
     filler phrase, one to three random ``words``, or both; the suffix (one time in three) a filler phrase or a
     random word. Drawn once per image, it decorates the image's caption and its hard negatives alike, so the
-    filler never tells them apart."""
+    filler never tells them apart.
+
+    With probability ``arm_p`` an :data:`ARM_PHRASES` phrase (the arm is in every table frame) goes just before
+    the description, or one time in four an :data:`ARM_SUFFIXES` phrase after it, whether or not filler was
+    drawn. A humanoid caption (``pose``) draws from the bare-"robot" phrases only, as often as a table
+    caption draws one of them. ``arm_p = 0`` draws nothing more, so older runs keep their random stream.
+    """
+    prefix, suffix = _draw_filler(rng, words, p)
+    phrases, suffixes = (ROBOT_PHRASES, ROBOT_SUFFIXES) if pose else (ARM_PHRASES, ARM_SUFFIXES)
+    share = len(ROBOT_PHRASES) / len(ARM_PHRASES) if pose else 1.0
+    if arm_p and rng.random() < arm_p * share:
+        if rng.random() < 0.75:
+            prefix = f"{prefix} {phrases[rng.integers(len(phrases))]}".strip()
+        else:
+            suffix = suffixes[rng.integers(len(suffixes))]
+    return prefix, suffix
+
+
+def _draw_filler(rng, words: list[str], p: float) -> tuple[str, str]:
     if rng.random() >= p:
         return "", ""
     kind = rng.integers(3)

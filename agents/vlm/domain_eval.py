@@ -13,6 +13,9 @@
   red cube is far from the blue pad", alpha 0 and 1) and true task progress (1 - object-to-goal distance /
   start distance), pooled over all frames of all episodes, and the mean of the per-episode correlations.
 
+* :func:`shape_probe`: is the object's shape in the image embedding at all? A logistic regression from the
+  embedding to "cube or cylinder", fitted on one-object scenes of the training range and scored on held-out
+  ones. Near chance, no caption or prompt can name the shape, and the fix is in the image tower, not the text.
 * :func:`arm_hover`: can the arm alone earn the reward? Held-out push scenes where an
   :class:`~agents.vlm.domain_data.ArmWander` arm hovers over the pad and roams while the cube stays far from
   it, against scripted pushes that end with the cube on the pad: the share of the reward of success that
@@ -130,12 +133,19 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
                       seed: int = 0, tasks: tuple[str, ...] = ("push", "pick_place"),
                       frames_by_task: dict[str, FrameSet] | None = None) -> dict:
     """Spearman between the goal-prompt reward and true progress on noiseless scripted rollouts
-    (:func:`scripted_frames`, or ``frames_by_task`` already rendered)."""
-    out = {}
+    (:func:`scripted_frames`, or ``frames_by_task`` already rendered).
+
+    ``pooled_mean_alpha1_ci95``: a 95% bootstrap interval of ``pooled_mean_alpha1`` over episodes (each task's
+    episodes drawn with replacement, 200 times): how much another draw of a dozen held-out scenes could move
+    the figure.
+    """
+    out: dict = {}
+    alpha1: dict[str, tuple[np.ndarray, FrameSet]] = {}
     for task in tasks:
         frames = (frames_by_task or {}).get(task)
         frames = frames if frames is not None else scripted_frames(task, n_episodes, seed)
         rewards = _task_rewards(embed_images, embed_texts, frames)
+        alpha1[task] = (rewards["alpha1"], frames)
         out[task] = {"frames": int(len(frames))}
         for name, reward in rewards.items():
             per_episode = [spearman(reward[frames.episode == e], frames.progress[frames.episode == e])
@@ -144,7 +154,22 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
                                "per_episode_mean": float(np.mean(per_episode))}
     for name in ("alpha0", "alpha1"):
         out[f"pooled_mean_{name}"] = float(np.mean([out[t][name]["pooled"] for t in tasks]))
+    out["pooled_mean_alpha1_ci95"] = _bootstrap_episodes(alpha1, seed)
     return out
+
+
+def _bootstrap_episodes(by_task: dict[str, tuple[np.ndarray, FrameSet]], seed: int, draws: int = 200) -> list:
+    """95% percentile interval of the mean over tasks of the pooled Spearman, episodes resampled per task."""
+    rng = np.random.default_rng(seed)
+    rows = {t: [np.flatnonzero(f.episode == e) for e in np.unique(f.episode)] for t, (_, f) in by_task.items()}
+    stats = []
+    for _ in range(draws):
+        per_task = []
+        for t, (reward, frames) in by_task.items():
+            pick = np.concatenate([rows[t][i] for i in rng.integers(len(rows[t]), size=len(rows[t]))])
+            per_task.append(spearman(reward[pick], frames.progress[pick]))
+        stats.append(np.mean(per_task))
+    return [round(float(np.percentile(stats, 2.5)), 4), round(float(np.percentile(stats, 97.5)), 4)]
 
 
 def _task_rewards(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet) -> dict[str, np.ndarray]:
@@ -216,3 +241,41 @@ def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: in
     gain = float((np.percentile(r_hover, 90) - np.median(r_first)) / gap) if len(r_hover) else float("nan")
     return {"arm_gain": gain, "auc": float(wins), "hover_frames": int(hover.sum()), "on_frames": int(on.sum()),
             "first_frames": int(first.sum())}
+
+
+def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 150, seed: int = 0,
+                every: int = 6, steps: int = 1500) -> dict:
+    """Linear-probe accuracy of object shape (cube or cylinder) from the image embedding.
+
+    One-object push and pick-and-place episodes (scripted, noisy, as the training data is played): ``n_train``
+    from the training seed range to fit an L2-regularised logistic regression (full batch, Adam, ``steps``
+    steps), ``n_heldout`` held-out ones to score it. Returns ``{"train_acc", "heldout_acc", "majority",
+    "n_train", "n_heldout"}``; ``majority`` is the held-out share of the commoner shape (what a probe that
+    sees nothing scores). With one object in view nothing else in the frame can stand for its shape.
+    """
+    import torch
+
+    tasks = ("push", "pick_place")
+    fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks)
+    test = manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks)
+
+    def data(frames: FrameSet):
+        x = torch.as_tensor(embed_images(frames.images), dtype=torch.float32)
+        return x, torch.tensor([f.obj.endswith("cube") for f in frames.facts], dtype=torch.float32)
+
+    (x, y), (xt, yt) = data(fit), data(test)
+    gen = torch.Generator().manual_seed(seed)
+    w = (torch.randn(x.shape[1], generator=gen) * 0.01).requires_grad_()
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=1e-2)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y) + 1e-4 * (w @ w)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        train_acc = float(((x @ w + b > 0).float() == y).float().mean())
+        heldout_acc = float(((xt @ w + b > 0).float() == yt).float().mean())
+    share = float(yt.mean())
+    return {"train_acc": round(train_acc, 4), "heldout_acc": round(heldout_acc, 4),
+            "majority": round(max(share, 1 - share), 4), "n_train": len(fit), "n_heldout": len(test)}

@@ -218,7 +218,7 @@ def render_training_set(episodes: int, seed: int, every: int, poses_per_class: i
 def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
-          rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0,
+          rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
           log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
@@ -230,6 +230,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     renders ``policy_episodes`` episodes played by each agent, captioned from the true state: the frames
     where a reward-gaming agent goes become training data (negatives mined from the policy). Keep the agents
     of earlier cycles in the list, so a reward fixed against one exploit does not forget it.
+    ``arm_p``: the share of table captions that also name the arm in view (:func:`draw_decoration`).
     ``model_name`` (default: ``init``'s architecture, else ``studio-clip-tiny``) may be deeper than ``init``:
     its vision tower is then grown from ``init``'s without changing what it computes
     (:func:`~agents.vlm.model_growth.grow_vision_blocks`).
@@ -318,9 +319,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             for b in range(steps_per_epoch):
                 idx = perm[b * batch_size:(b + 1) * batch_size]
                 chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
-                # Not drawn at all without --decorate, so runs made before it keep their random stream.
-                decorations = [draw_decoration(rng, words, decorate_p) for _ in chosen] if decorate_p else \
-                    [("", "")] * len(chosen)
+                # Not drawn at all without --decorate or --arm-phrases, so older runs keep their random stream.
+                decorations = [draw_decoration(rng, words, decorate_p, arm_p, data.facts[i].is_pose)
+                               for i in idx.tolist()] if decorate_p or arm_p else [("", "")] * len(chosen)
                 texts = [decorate(caption(data.facts[i], t), d) for i, t, d in zip(idx.tolist(), chosen, decorations)]
                 # Hard negatives: the image's caption with exactly one fact changed (NegCLIP-style), so the
                 # model must learn relations and bindings, not only which colours are in the picture. They
@@ -366,7 +367,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                    "init": None if init is None else Path(init).name, "every": every,
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
-                   "decorate": decorate_p, "policy": [Path(p).name for p in policies],
+                   "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
                    "policy_episodes": policy_episodes if policies else 0,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
@@ -401,6 +402,9 @@ def main(argv=None) -> None:
                    help="share of episodes whose arm wanders (over the pad too) instead of doing the task")
     p.add_argument("--decorate", type=float, default=0.0,
                    help="share of training captions wrapped in filler words (some random), so paraphrases generalise")
+    p.add_argument("--arm-phrases", type=float, default=0.0,
+                   help="share of table captions that also name the robot arm in view ('a robot arm and ...'; the "
+                        "humanoid's get the bare 'a robot and ...' ones as often), so 'robot' names neither scene")
     p.add_argument("--policy", type=Path, nargs="+", action="extend", default=[],
                    help="SB3 SAC zips (e.g. bench/results/clip_push_clip_policy.zip): their push episodes join the "
                         "training frames, captioned from the true state. They unpickle: only files made here")
@@ -421,20 +425,21 @@ def main(argv=None) -> None:
             p.error(f"--policy {path}: {exc}")
     if a.model is not None and a.model not in studio_models():
         p.error(f"--model {a.model!r} is not a studio model; choose one of {studio_models()}")
-    for name in ("wander", "decorate"):
+    for name in ("wander", "decorate", "arm_phrases"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
-            p.error(f"--{name} {value} is a share of episodes or captions: give a number from 0 to 1")
+            p.error(f"--{name.replace('_', '-')} {value} is a share of episodes or captions: give a number from 0 to 1")
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
-              wander=a.wander, decorate_p=a.decorate, policies=a.policy, policy_episodes=min(a.policy_episodes, 6),
+              wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
+              policy_episodes=min(a.policy_episodes, 6),
               model_name=a.model)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
-              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, policies=a.policy,
-              policy_episodes=a.policy_episodes, model_name=a.model)
+              rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
+              policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model)
 
 
 if __name__ == "__main__":
