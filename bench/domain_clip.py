@@ -51,8 +51,9 @@ from bench.common import finish, parser
 # training in the humanoid captions and, since run 11 (--arm-phrases), in the table ones; "table with" only
 # partly (never "table"), "piano zebra" never.
 WORD_PROBES = ("", "robot ", "humanoid ", "table with ", "piano zebra ")
-# Pose wordings without the trained subject "humanoid robot" (``pose_word_probe``): are the pose words read on
-# their own, or only behind a word that names the humanoid?
+# Pose wordings without the subject "humanoid robot" (``pose_word_probe``): are the pose words read on their
+# own, or only behind a word that names the humanoid? "{pose}" alone is a training wording since run 13 (see
+# captions.POSE_TRAIN_TEMPLATES); "a person" and "a robot" in front of a pose never were.
 POSE_WORD_PROBES = ("{pose}", "a person {pose}", "a robot {pose}", "a humanoid that is {pose}")
 
 
