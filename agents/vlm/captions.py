@@ -55,9 +55,9 @@ POSE_PHRASES = {
     "lying": "lying on the ground",
 }
 # The last two name no robot, or no subject at all: trained only behind "humanoid robot", the pose words were
-# read only behind a word that names the humanoid (``pose_word_probe`` of bench.domain_clip, model run 9:
-# "{pose}" alone 0.63 top-1, "a person {pose}" 0.61, against 0.99 behind "a robot"), so a model that stopped
-# reading "robot" as the humanoid lost them (run 11: 0.60 on the held-out "a robot that is {pose}").
+# read only behind a word that names the humanoid (run 9 probed with the wordings of bench.domain_clip's
+# ``pose_word_probe``: "{pose}" alone 0.63 top-1, "a person {pose}" 0.61, 0.99 behind "a robot"), so a model
+# that stopped reading "robot" as the humanoid lost them (run 11: 0.60 on the held-out "a robot that is {pose}").
 POSE_TRAIN_TEMPLATES = ("a humanoid robot {pose}", "humanoid robot {pose}", "a photo of a humanoid robot {pose}",
                         "the humanoid {pose}", "{pose}")
 POSE_HELDOUT_TEMPLATES = ("a robot that is {pose}",)
