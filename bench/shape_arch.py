@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.vlm.domain_data import manipulation_frames
+from agents.vlm.domain_eval import is_cube, shape_sets
 from agents.vlm.embedder import STUDIO_CHECKPOINT
 from agents.vlm.model_configs import checkpoint_model, register
 from agents.vlm.train_domain_clip import augment, to_tensor
-from bench.common import finish, parser
+from bench.common import finish, parser, rate
 
 
 class FullResCNN(nn.Module):
@@ -87,12 +87,7 @@ def images_per_s(tower: nn.Module, seconds: float) -> float:
     tower.eval()
     x = torch.randn(256, 3, 96, 96)
     with torch.inference_mode():
-        tower(x)
-        n, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            tower(x)
-            n += len(x)
-    return n / (time.perf_counter() - start)
+        return len(x) * rate(lambda: tower(x), seconds)
 
 
 def fit(tower: nn.Module, data: dict, epochs: int, lr: float, seed: int) -> list[dict]:
@@ -129,10 +124,11 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     epochs = args.epochs or (1 if args.quick else 8)
     n_fit, n_test = (30, 15) if args.quick else (300, 150)
-    tasks = ("push", "pick_place")
-    fit_set = manipulation_frames(n_fit, 500_000, every=6, n_objects=1, tasks=tasks)
-    test_set = manipulation_frames(n_test, 0, heldout=True, every=6, n_objects=1, tasks=tasks)
-    label = lambda frames: torch.tensor([f.obj.endswith("cube") for f in frames.facts], dtype=torch.long)  # noqa: E731
+    fit_set, test_set = shape_sets(n_fit, n_test)
+
+    def label(frames):
+        return torch.as_tensor(is_cube(frames), dtype=torch.long)
+
     data = {"x": to_tensor(fit_set.images), "y": label(fit_set), "xt": to_tensor(test_set.images),
             "yt": label(test_set)}
     share = float(data["yt"].float().mean())

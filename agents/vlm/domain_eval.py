@@ -243,6 +243,19 @@ def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: in
             "first_frames": int(first.sum())}
 
 
+def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6) -> tuple[FrameSet, FrameSet]:
+    """The shape questions' frames: one-object push and pick-and-place episodes, ``n_train`` from the training
+    seed range (to fit on) and ``n_heldout`` held-out ones (to score on)."""
+    tasks = ("push", "pick_place")
+    fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks)
+    return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks)
+
+
+def is_cube(frames: FrameSet) -> np.ndarray:
+    """Per frame, whether object 0 is a cube (else a cylinder): the label of the shape questions."""
+    return np.array([f.obj.endswith("cube") for f in frames.facts])
+
+
 def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 150, seed: int = 0,
                 every: int = 6, steps: int = 1500) -> dict:
     """Linear-probe accuracy of object shape (cube or cylinder) from the image embedding.
@@ -255,13 +268,11 @@ def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 
     """
     import torch
 
-    tasks = ("push", "pick_place")
-    fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks)
-    test = manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks)
+    fit, test = shape_sets(n_train, n_heldout, seed, every)
 
     def data(frames: FrameSet):
         x = torch.as_tensor(embed_images(frames.images), dtype=torch.float32)
-        return x, torch.tensor([f.obj.endswith("cube") for f in frames.facts], dtype=torch.float32)
+        return x, torch.as_tensor(is_cube(frames), dtype=torch.float32)
 
     (x, y), (xt, yt) = data(fit), data(test)
     gen = torch.Generator().manual_seed(seed)
