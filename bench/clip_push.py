@@ -1,7 +1,7 @@
 """Learning that counts: SAC on ``push`` rewarded by one CLIP prompt and nothing else, judged by ground truth.
 
-``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo] [--parallel] [--save]`` trains two agents
-with the same settings, each for the same wall-clock budget on the CPU:
+``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo] [--parallel] [--save] [--checkpoint PT]
+[--reach-weight W]`` trains two agents with the same settings, each for the same wall-clock budget on the CPU:
 
 * ``clip``: the reward is the studio CLIP's VLM-RM reward for the goal prompt "the red cube is on the blue
   pad" against the baseline "the red cube is far from the blue pad" (alpha 1), from the 96 px ``workspace``
@@ -20,13 +20,20 @@ and over 50 evaluation episodes of the final deterministic policy. Writes ``benc
 and a learning-curve plot ``bench/results/clip_push.png``. The evaluation also records where things end up
 (``cube_moved_cm``, ``final_gripper_to_pad_cm``, ``final_cube_to_pad_cm``), and ``--save`` keeps both trained
 agents and films three evaluation episodes of each (:mod:`bench.clip_push_probe` reads the CLIP agent back).
-Headline keys: ``success_rate``, ``env_steps``, ``wall_minutes``, ``device``, the three distances and
-``reference``.
+Headline keys: ``success_rate``, ``env_steps``, ``wall_minutes``, ``device``, the three distances,
+``reference``, and what ran (``algo``, ``prompt``, ``baseline``, ``alpha``, ``checkpoint``, ``reach_weight``).
+
+Two options are for diagnosis, not for the target: ``--checkpoint`` scores with another studio CLIP (a
+candidate, before shipping it), and ``--reach-weight W`` adds the world's reach term (gripper to cube, in
+[0, 1]) to the CLIP reward with weight ``W``, which asks whether the prompt's reward is enough once an agent is
+led to the cube. With ``--out x.json`` the plot (``x.png``) and ``--save``'s files (``x_clip_policy.zip``,
+``x_clip.mp4``, ...) go beside that JSON, so a trial leaves the figures of record alone.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from worlds import gl  # noqa: F401
 
@@ -37,8 +44,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMonitor, VecNormalize
 
 import worlds
-from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack
-from agents.vlm.embedder import default_embedder
+from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack, WorldTerm
+from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder, studio_embedder
 from bench.common import PUSH_BASELINE, PUSH_GOAL, RESULTS, finish, parser
 
 GOAL, BASELINE = PUSH_GOAL, PUSH_BASELINE
@@ -113,7 +120,8 @@ class Budget(BaseCallback):
         return time.time() - self.start < self.seconds
 
 
-def make_venv(reward: str, algo: str, n_envs: int, seed: int):
+def make_venv(reward: str, algo: str, n_envs: int, seed: int, checkpoint: Path | None = None,
+              reach_weight: float = 0.0):
     def thunk(i):
         def make():
             env = worlds.make("studio/Push-v0", render_mode=None, **WORLD)
@@ -123,9 +131,10 @@ def make_venv(reward: str, algo: str, n_envs: int, seed: int):
 
     venv = DummyVecEnv([thunk(i) for i in range(n_envs)])
     if reward == "clip":
-        embedder = default_embedder(device="cpu")
+        embedder = default_embedder(device="cpu") if checkpoint is None else studio_embedder(checkpoint, "cpu")
         term = ClipTerm([GOAL], [BASELINE], embedder=embedder, alpha=ALPHA)
-        venv = VecRewardStack(venv, RewardStack([term], embedder=embedder))
+        extra = [(WorldTerm("reach"), reach_weight)] if reach_weight else []
+        venv = VecRewardStack(venv, RewardStack([term, *extra], embedder=embedder))
     venv = VecMonitor(venv)
     if algo == "ppo":
         return VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=0.98)
@@ -189,23 +198,24 @@ def _film(episodes: list[list[np.ndarray]], path) -> None:
 
 
 def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps: int | None = None,
-          algo: str = "sac", report=None, follow=None, leader_done=None, save=None) -> dict:
+          algo: str = "sac", report=None, follow=None, leader_done=None, save=None,
+          checkpoint: Path | None = None, reach_weight: float = 0.0) -> dict:
     torch.manual_seed(seed)
     if algo == "sac":
-        venv = make_venv(reward, algo, SAC_ENVS, seed)
+        venv = make_venv(reward, algo, SAC_ENVS, seed, checkpoint, reach_weight)
         model = SAC("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **SAC_SETTINGS)
     else:
-        venv = make_venv(reward, algo, PPO_ENVS, seed)
+        venv = make_venv(reward, algo, PPO_ENVS, seed, checkpoint, reach_weight)
         model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
     budget = Budget(minutes * 60, max_steps, report, follow, leader_done)
     start = time.time()
     model.learn(total_timesteps=10**9, callback=budget)
     wall = (time.time() - start) / 60
     venv.training = False
-    film = save / f"clip_push_{reward}" if save else None
+    film = Path(f"{save}_{reward}") if save else None
     if save:        # the trained policy, for a look afterwards (SB3's own zip format; written by this bench)
-        save.mkdir(parents=True, exist_ok=True)
-        model.save(save / f"clip_push_{reward}_policy.zip")
+        film.parent.mkdir(parents=True, exist_ok=True)
+        model.save(f"{save}_{reward}_policy.zip")
     final = evaluate(model, venv, eval_episodes, seed, film=film)
     curve = np.array(budget.curve) if budget.curve else np.zeros((0, 3))
     last = curve[-200:, 2].mean() if len(curve) else 0.0
@@ -234,11 +244,12 @@ def plot(results: dict, path, algo: str) -> None:
         smooth = np.convolve(curve[:, 2], np.ones(k) / k, mode="valid")
         ax.plot(curve[k - 1:, 0], smooth, label=f"{name} (eval {res['success_rate']:.0%})")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel(f"ground-truth success (training episodes, moving mean)")
+    ax.set_ylabel("ground-truth success\n(training episodes, moving mean)")
     ax.set_title(f"{algo.upper()} on push: one CLIP prompt vs the dense reference reward")
     ax.set_ylim(-0.02, 1.02)
     ax.legend()
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -249,17 +260,19 @@ def _reference_process(queue, minutes, seed, episodes, algo, follow, leader_done
                     save=save))
 
 
-def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save) -> tuple[dict, dict]:
+def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, checkpoint=None,
+                  reach_weight: float = 0.0) -> tuple[dict, dict]:
     """The CLIP run here and the reference in a spawned process, in step (see :class:`Budget`)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     steps, leader_done, queue = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
-    follower = ctx.Process(target=_reference_process, args=(queue, minutes, seed, episodes, algo, steps, leader_done, save),
-                           daemon=True)
+    follower = ctx.Process(target=_reference_process,
+                           args=(queue, minutes, seed, episodes, algo, steps, leader_done, save), daemon=True)
     follower.start()
     try:
-        clip = train("clip", minutes, seed, episodes, algo=algo, report=steps, save=save)
+        clip = train("clip", minutes, seed, episodes, algo=algo, report=steps, save=save, checkpoint=checkpoint,
+                     reach_weight=reach_weight)
     finally:
         leader_done.set()
     reference = queue.get()
@@ -277,28 +290,45 @@ def main(argv=None) -> dict:
                         "whenever it is ahead of the CLIP run, so both get the same environment steps")
     p.add_argument("--save", action="store_true",
                    help="keep both trained policies and film three evaluation episodes of each "
-                        "(bench/results/clip_push_{clip,reference}*.{zip,mp4,png})")
+                        "(bench/results/clip_push_{clip,reference}*.{zip,mp4,png}; with --out x.json, x_clip*, ...)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="a studio CLIP checkpoint for the CLIP reward (default: the shipped one), to try a model "
+                        "before shipping it; its sidecar names the architecture")
+    p.add_argument("--reach-weight", type=float, default=0.0,
+                   help="add the world's reach term (1 - tanh(10 d), gripper to cube) to the CLIP reward with this "
+                        "weight: a diagnostic, not the one-prompt target (0, the default, is the prompt alone). The "
+                        "raw CLIP reward varies by ~0.03, the reach term by up to 1: 0.1 already weighs as much")
     args = p.parse_args(argv)
+    if not 0.0 <= args.reach_weight <= 10.0:      # also catches NaN
+        p.error(f"--reach-weight {args.reach_weight}: give a weight from 0 (the prompt alone) to 10")
+    if args.checkpoint is not None and not args.checkpoint.is_file():
+        p.error(f"--checkpoint {args.checkpoint} is not a file: give a .pt that train_domain_clip wrote")
     torch.set_num_threads(1)        # env stepping, rendering and the learner share 2 cores; see bench/reward.py
     minutes = 0.3 if args.quick else args.minutes
     episodes = 5 if args.quick else 50
-    save = (RESULTS / "quick" if args.quick else RESULTS) if args.save else None
+    # What --save writes is named after --out's JSON when one is given (x.json: x_clip_policy.zip, x_clip.mp4,
+    # ...), so a trial never overwrites the agents of record, nor another trial in the same folder.
+    stem = args.out.with_suffix("") if args.out else (RESULTS / "quick" if args.quick else RESULTS) / "clip_push"
+    save = stem if args.save else None
     if args.parallel:
-        clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo, save)
+        clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo, save, args.checkpoint,
+                                        args.reach_weight)
     else:
-        clip = train("clip", minutes, args.seed, episodes, algo=args.algo, save=save)
+        clip = train("clip", minutes, args.seed, episodes, algo=args.algo, save=save, checkpoint=args.checkpoint,
+                     reach_weight=args.reach_weight)
         # The reference runs faster (no rendering or CLIP), so give it the same number of environment steps
         # the CLIP agent got (capped by the same wall-clock budget): the comparison is per step.
         reference = train("reference", minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo,
                           save=save)
     results = {"clip": clip, "reference": reference}
-    if not args.quick:
-        plot(results, RESULTS / "clip_push.png", args.algo)
+    if not args.quick:      # beside --out's JSON when one is given, so a trial never overwrites the shipped plot
+        plot(results, args.out.with_suffix(".png") if args.out else RESULTS / "clip_push.png", args.algo)
     keys = ("success_rate", "env_steps", "wall_minutes", "device", "cube_moved_cm", "final_gripper_to_pad_cm",
             "final_cube_to_pad_cm")
     headline = {k: clip[k] for k in keys}
     headline["reference"] = {k: reference[k] for k in keys}
     headline.update(algo=args.algo, parallel=args.parallel, prompt=GOAL, baseline=BASELINE, alpha=ALPHA,
+                    checkpoint=(args.checkpoint or STUDIO_CHECKPOINT).name, reach_weight=args.reach_weight,
                     quick=args.quick)
     finish("clip_push", results, headline, args.out)
     return headline

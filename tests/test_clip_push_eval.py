@@ -6,8 +6,9 @@ from worlds import gl  # noqa: F401
 
 import imageio.v2 as imageio
 import numpy as np
+import pytest
 
-from bench.clip_push import evaluate
+from bench.clip_push import evaluate, main
 
 
 class Policy:
@@ -43,3 +44,37 @@ def test_the_film_has_one_row_of_eight_frames_per_filmed_episode(tmp_path):
     sheet = imageio.imread(tmp_path / "still.png")
     assert sheet.shape == (3 * 192, 8 * 192, 3)
     assert (tmp_path / "still.mp4").stat().st_size > 1000
+
+
+def test_a_missing_checkpoint_is_refused_before_any_training(tmp_path, capsys):
+    """``--checkpoint`` names the file it could not find and what to give instead, and trains nothing."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quick", "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "r.json")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "nope.pt is not a file" in err and "train_domain_clip" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "11"])
+def test_a_reach_weight_outside_0_to_10_is_refused(value, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quick", "--reach-weight", value, "--out", str(tmp_path / "r.json")])
+    assert exit_info.value.code == 2
+    assert f"--reach-weight {float(value)}" in capsys.readouterr().err
+
+
+def test_the_reach_weight_adds_the_worlds_reach_term_beside_the_prompt():
+    """With ``--reach-weight`` the agent's reward is the CLIP term plus the weighted reach term, as the
+    stack's ``info["reward_terms"]`` shows; without it the prompt is the only term."""
+    from bench.clip_push import make_venv
+
+    for weight, want in ((0.0, {"clip"}), (0.5, {"clip", "reach"})):
+        venv = make_venv("clip", "sac", 1, seed=0, reach_weight=weight)
+        venv.reset()
+        _, _, _, infos = venv.step(np.zeros((1, 4), np.float32))
+        terms = infos[0]["reward_terms"]
+        venv.close()
+        assert set(terms) == want
+        if weight:
+            assert 0.0 < terms["reach"] <= weight      # the gripper starts away from the cube

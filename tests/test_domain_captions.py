@@ -237,8 +237,9 @@ def test_bare_robot_phrases_decorate_both_scenes_alike():
 
 
 @pytest.mark.parametrize("flag,value", [("--decorate", "1.5"), ("--wander", "-0.1"), ("--decorate", "nan"),
-                                        ("--arm-phrases", "2")])
-def test_the_trainer_refuses_a_share_outside_0_to_1_before_rendering_anything(flag, value, capsys):
+                                        ("--arm-phrases", "2"), ("--graded", "-1"), ("--graded", "nan"),
+                                        ("--graded", "101")])
+def test_the_trainer_refuses_a_share_or_a_weight_out_of_range_before_rendering_anything(flag, value, capsys):
     from agents.vlm.train_domain_clip import main
 
     with pytest.raises(SystemExit) as exit_info:
@@ -372,3 +373,76 @@ def test_the_spearman_interval_is_a_point_for_a_perfect_reward_and_brackets_a_no
     noisy = domain_eval.progress_spearman(images, texts, tasks=("push",), frames_by_task={"push": frames})
     lo, hi = noisy["pooled_mean_alpha1_ci95"]
     assert lo < noisy["pooled_mean_alpha1"] < hi < 1.0
+
+
+def test_the_graded_loss_orders_frames_by_distance_within_the_lifted_flag():
+    """Scores that fall with distance cost less than scores that rise with it; pairs closer than the margin,
+    and pairs across the lifted flag, are not ranked at all; and the loss pulls a misordered pair apart."""
+    import torch
+
+    from agents.vlm.train_domain_clip import graded_rank_loss
+
+    distance = torch.tensor([0.02, 0.10, 0.25, 0.40])
+    flat = torch.zeros(4, dtype=torch.bool)
+    right = graded_rank_loss(torch.tensor([6.0, 3.0, 0.0, -3.0]), distance, flat)
+    wrong = graded_rank_loss(torch.tensor([-3.0, 0.0, 3.0, 6.0]), distance, flat)
+    assert right < 0.1 < 2.0 < wrong
+    assert graded_rank_loss(torch.tensor([0.0, 5.0]), torch.tensor([0.10, 0.105]), flat[:2]) == 0.0
+    assert graded_rank_loss(torch.tensor([-5.0, 5.0]), torch.tensor([0.02, 0.40]), torch.tensor([True, False])) == 0.0
+    score = torch.tensor([-1.0, 1.0], requires_grad=True)          # the nearer frame scores lower: misordered
+    graded_rank_loss(score, torch.tensor([0.02, 0.40]), flat[:2]).backward()
+    assert score.grad[0] < 0 < score.grad[1]                       # descent raises the nearer, lowers the farther
+
+
+def test_the_relation_ceiling_is_below_one_when_relations_lump_frames_of_different_progress():
+    """A score that is the true relation ranks frames across relations perfectly and within one not at all:
+    its Spearman with progress is high but short of 1, and falls when the relation stops following progress."""
+    progress = np.linspace(0, 1, 12).astype(np.float32)
+    rel = ["far from"] * 6 + ["next to"] * 3 + ["on"] * 3
+    frames = _fake_frames([Facts(obj="red cube", ref="blue pad", relation=r) for r in rel])
+    frames.progress = progress
+    ceiling = domain_eval.relation_ceiling({"push": frames})
+    assert 0.85 < ceiling["push"] < 1.0
+    assert ceiling["pooled_mean"] == ceiling["push"]
+    shuffled = _fake_frames([Facts(obj="red cube", ref="blue pad", relation=r) for r in rel[::-1]])
+    shuffled.progress = progress
+    both = domain_eval.relation_ceiling({"push": frames, "pick_place": shuffled})
+    assert both["pick_place"] == -both["push"] and both["pooled_mean"] == 0.0
+
+
+def test_the_graded_term_ranks_only_pad_frames_in_their_own_wording():
+    """graded_term scores the frames whose reference is a pad (not the stack's or the humanoid's NaN rows),
+    each with its own template and decoration said as "on" and "far from" (never "lifted"), and the loss is
+    small when the nearer frame leans towards "on" and large when the farther one does."""
+    import torch
+
+    from agents.vlm.train_domain_clip import graded_term
+
+    facts = [Facts(obj="red cube", ref="blue pad", relation="on", lifted=True), Facts(pose="kneeling"),
+             Facts(obj="red cube", ref="green cube", relation="far from"),
+             Facts(obj="green cube", ref="blue pad", relation="far from", lifted=True)]
+    data = _fake_frames(facts)
+    data.ref_distance = np.array([0.02, np.nan, np.nan, 0.30], np.float32)
+    said = []
+
+    class Model(torch.nn.Module):
+        logit_scale = torch.tensor(0.0)
+
+        def encode_text(self, rows):              # "on" captions point one way, "far from" the other
+            return torch.stack([torch.tensor([1.0, 0.0]) if r else torch.tensor([-1.0, 0.0]) for r in rows])
+
+    def tokens(texts):
+        said.extend(texts)
+        return torch.tensor([" is on " in t for t in texts])
+
+    batch, chosen = [0, 1, 2, 3], ["the {obj} is {rel} the {ref}"] * 4
+    decorations = [("look,", ""), ("", ""), ("", ""), ("", "in the picture")]
+    near_on = torch.tensor([[1.0, 0], [0, 1], [0, 1], [-1, 0]])      # rows in batch order
+    right = graded_term(Model(), tokens, data, batch, chosen, decorations, near_on)
+    assert said == ["look, the red cube is on the blue pad", "look, the red cube is far from the blue pad",
+                    "the green cube is on the blue pad in the picture",
+                    "the green cube is far from the blue pad in the picture"]
+    wrong = graded_term(Model(), tokens, data, batch, chosen, decorations, -near_on)
+    assert right < 0.05 < 4.0 < wrong       # softplus(-4) against softplus(4)
+    data.facts[0] = Facts(obj="red cube", ref="blue pad", relation="on")     # resting: no pair with the lifted one
+    assert graded_term(Model(), tokens, data, batch, chosen, decorations, -near_on) == 0.0

@@ -12,6 +12,8 @@
   correlation between the CLIP reward for the task prompt ("the red cube is on the blue pad", baseline "the
   red cube is far from the blue pad", alpha 0 and 1) and true task progress (1 - object-to-goal distance /
   start distance), pooled over all frames of all episodes, and the mean of the per-episode correlations.
+  :func:`relation_ceiling` is what a perfect reader of the captions' three relations reaches on the same
+  rollouts: a reward that only knows "on", "next to" or "far from" cannot rank frames within a relation.
 
 * :func:`shape_probe`: is the object's shape in the image embedding at all? A logistic regression from the
   embedding to "cube or cylinder", fitted on one-object scenes of the training range and scored on held-out
@@ -136,7 +138,7 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
     (:func:`scripted_frames`, or ``frames_by_task`` already rendered).
 
     ``pooled_mean_alpha1_ci95``: a 95% bootstrap interval of ``pooled_mean_alpha1`` over episodes (each task's
-    episodes drawn with replacement, 200 times): how much another draw of a dozen held-out scenes could move
+    episodes drawn with replacement, 200 times): how much another draw of as many held-out scenes could move
     the figure.
     """
     out: dict = {}
@@ -155,6 +157,19 @@ def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_epis
     for name in ("alpha0", "alpha1"):
         out[f"pooled_mean_{name}"] = float(np.mean([out[t][name]["pooled"] for t in tasks]))
     out["pooled_mean_alpha1_ci95"] = _bootstrap_episodes(alpha1, seed)
+    return out
+
+
+RELATION_RANK = {"on": 2, "next to": 1, "far from": 0}
+
+
+def relation_ceiling(frames_by_task: dict[str, FrameSet]) -> dict:
+    """Pooled Spearman between true progress and a score that is each frame's true relation alone
+    (:data:`RELATION_RANK`: on > next to > far from), per task and their mean (``pooled_mean``): the figure
+    of :func:`progress_spearman` that a model reading its captions perfectly, and nothing finer, would reach."""
+    out: dict = {task: spearman(np.array([RELATION_RANK[f.relation] for f in frames.facts], float), frames.progress)
+                 for task, frames in frames_by_task.items()}
+    out["pooled_mean"] = float(np.mean(list(out.values())))
     return out
 
 

@@ -29,6 +29,13 @@ bench/results/clip_push_clip_policy.zip bench/results/clip_push_clip_policy_run8
 Runs 11 and 12 (not shipped) tried the ``workspace`` camera at fovy 36 instead of 48 (objects ~11 px instead
 of ~8): 3 + 2 rounds from run 9 with both agents mined; captions rose (top-1 0.694 -> 0.719) but the push
 agent trained on run 12 parked its gripper over the pad and scored 2% (``bench/results/*run12_fovy36*``).
+The shipped run 13 came from three more runs on run 9 that name the arm in table captions (``--arm-phrases
+0.3``; numbered 11-13 in the sidecar's chain, a second use of 11 and 12). Runs 14 and 15 (not shipped) added
+``--graded 1`` (one round from run 13 with the rest of its command, seed 190000) and then ``--graded 2`` (one
+round from run 14, seed 210000) (:func:`graded_rank_loss`). Run 14's push reward fell steadily with distance
+out to 30 cm (bench.domain_clip, 36 rollouts a task: Spearman on push 0.738 -> 0.768) but pick-and-place fell
+(0.696 -> 0.629), the pooled figure fell within its interval (0.717 -> 0.699; run 15 0.713), and the SAC
+agent trained on run 14's reward moved the cube 0.4 cm and scored 0% (``bench/results/clip_push_run14_graded.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
@@ -58,8 +65,9 @@ import argparse
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import open_clip
@@ -107,6 +115,51 @@ def pose_frames(n_per_pose: int, seed: int, heldout: bool = False) -> FrameSet |
     except ImportError:
         return None
     return make(n_per_pose, seed, heldout=heldout)
+
+
+GRADED_MARGIN_M = 0.01   # frames whose object distances differ by less than 1 cm are not ranked against each other
+
+
+def graded_rank_loss(score: torch.Tensor, distance: torch.Tensor, lifted: torch.Tensor,
+                     margin: float = GRADED_MARGIN_M) -> torch.Tensor:
+    """RankNet loss that orders frames by their object's x-y distance to its pad: for every pair where frame
+    ``i``'s object is nearer than frame ``j``'s by more than ``margin`` metres (and both are lifted, or
+    neither), ``softplus(score[j] - score[i])``, averaged; zero when no pair qualifies.
+
+    ``score`` is each frame's logit for its "on the pad" caption minus its logit for "far from the pad", the
+    quantity a VLM-RM reward with alpha 1 moves along. The three relation words cut distance into bands
+    (6 cm and 15 cm), so contrastive captions alone leave the reward flat inside a band: an object 20 cm and
+    one 40 cm from the pad are both just "far from" it. Ranking makes the on-minus-far score fall with
+    distance everywhere. Pairs cross scenes, as a reward pooled over scenes does; they never cross the lifted
+    flag (a held object is scored by where it is over the table, and a lifted and a resting object at one
+    distance are different pictures, which the contrastive captions keep apart).
+    """
+    closer = (distance[:, None] + margin < distance[None, :]) & (lifted[:, None] == lifted[None, :])
+    if not bool(closer.any()):
+        return score.sum() * 0.0
+    return F.softplus(score[None, :] - score[:, None])[closer].mean()
+
+
+def graded_term(model, tokens: Callable[[list[str]], torch.Tensor], data: FrameSet, batch: list[int],
+                 chosen: list[str], decorations: list, img: torch.Tensor) -> torch.Tensor:
+    """:func:`graded_rank_loss` over the frames of a batch whose reference is a pad (``data.ref_distance``
+    finite: not stacking, not the humanoid). ``batch`` holds the frames' indices in ``data``, ``chosen`` and
+    ``decorations`` each frame's template and decoration, ``img`` their normalised image embeddings (in batch
+    order); ``tokens`` tokenises. Each frame's score is said in its own template and decoration, as "on" and
+    "far from" and never "lifted": the task prompt a reward is given ("the red cube is on the blue pad") does
+    not say lifted either, and a held object is scored by where it is over the table.
+    """
+    rows = [k for k, i in enumerate(batch) if data.ref_distance is not None and np.isfinite(data.ref_distance[i])]
+    if len(rows) < 2:
+        return img.sum() * 0.0
+    texts = [decorate(caption(replace(data.facts[batch[k]], relation=r, lifted=False), chosen[k]), decorations[k])
+             for k in rows for r in ("on", "far from")]
+    pair = F.normalize(model.encode_text(tokens(texts).to(img.device)), dim=-1).view(len(rows), 2, -1)
+    # The model's own logit scale, as the contrastive loss uses (runs 14-15 left it at 23.5, run 13 had 23.8).
+    score = model.logit_scale.exp() * (img[rows] * (pair[:, 0] - pair[:, 1])).sum(-1)
+    distance = torch.tensor(data.ref_distance[[batch[k] for k in rows]], device=img.device)
+    lifted = torch.tensor([data.facts[batch[k]].lifted for k in rows], device=img.device)
+    return graded_rank_loss(score, distance, lifted)
 
 
 class Embedders:
@@ -220,7 +273,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
-          log=print) -> dict:
+          graded: float = 0.0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -234,6 +287,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     ``model_name`` (default: ``init``'s architecture, else ``studio-clip-tiny``) may be deeper than ``init``:
     its vision tower is then grown from ``init``'s without changing what it computes
     (:func:`~agents.vlm.model_growth.grow_vision_blocks`).
+    ``graded``: the weight of :func:`graded_rank_loss` beside the contrastive loss, over the batch's frames
+    whose reference is a pad (each frame's own template and decoration, said with "on" and "far from").
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -315,7 +370,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         model.train()
         for epoch in range(epochs):
             perm = torch.randperm(len(data), generator=gen)
-            losses = []
+            losses, rank_losses = [], []
             for b in range(steps_per_epoch):
                 idx = perm[b * batch_size:(b + 1) * batch_size]
                 chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
@@ -339,6 +394,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 loss = 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
                               + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True)
                                           * F.log_softmax(logits[:, :n], 0), 0).mean())
+                if graded:
+                    rank = graded_term(model, tokens, data, idx.tolist(), chosen, decorations, img)
+                    loss = loss + graded * rank
+                    rank_losses.append(rank.item())
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -351,8 +410,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             emb = Embedders(model, tokenizer, device)
             check = caption_retrieval(emb.images, emb.texts, check_set, HELDOUT_TEMPLATES, seed=seed)
             model.train()
-            log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}, held-out top-1 "
-                f"{check['top1']:.3f} {check['by_negative_kind']} ({time.time() - started:.0f} s)")
+            ranked = f" (rank loss {np.mean(rank_losses):.3f})" if rank_losses else ""
+            log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}{ranked}, "
+                f"held-out top-1 {check['top1']:.3f} {check['by_negative_kind']} ({time.time() - started:.0f} s)")
         del data
 
     model.eval()
@@ -368,7 +428,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "init": None if init is None else Path(init).name, "every": every,
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
-                   "policy_episodes": policy_episodes if policies else 0,
+                   "policy_episodes": policy_episodes if policies else 0, "graded": graded,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -412,6 +472,9 @@ def main(argv=None) -> None:
     p.add_argument("--model", default=None,
                    help="studio-clip-tiny or studio-clip-small (default: --init's architecture, else tiny); deeper "
                         "than --init grows its vision tower (same function at the start)")
+    p.add_argument("--graded", type=float, default=0.0,
+                   help="weight of a ranking loss that makes 'on the pad' minus 'far from the pad' fall with the "
+                        "object's distance to its pad (the relation words alone leave it flat within a band)")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -425,6 +488,8 @@ def main(argv=None) -> None:
             p.error(f"--policy {path}: {exc}")
     if a.model is not None and a.model not in studio_models():
         p.error(f"--model {a.model!r} is not a studio model; choose one of {studio_models()}")
+    if not 0.0 <= a.graded <= 100.0:       # also catches NaN
+        p.error(f"--graded {a.graded} is a loss weight: give a number from 0 (off) to 100 (1 is a good start)")
     for name in ("wander", "decorate", "arm_phrases"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
@@ -434,12 +499,12 @@ def main(argv=None) -> None:
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
               wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
               policy_episodes=min(a.policy_episodes, 6),
-              model_name=a.model)
+              model_name=a.model, graded=a.graded)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
-              policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model)
+              policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded)
 
 
 if __name__ == "__main__":
