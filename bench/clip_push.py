@@ -322,8 +322,8 @@ def main(argv=None) -> dict:
         reference = train("reference", minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo,
                           save=save)
     results = {"clip": clip, "reference": reference}
-    if not args.quick:      # beside --out's JSON when one is given, so a trial never overwrites the shipped plot
-        plot(results, args.out.with_suffix(".png") if args.out else RESULTS / "clip_push.png", args.algo)
+    if not args.quick:      # named like --save's files: a trial never overwrites the shipped plot
+        plot(results, Path(f"{stem}.png"), args.algo)
     keys = ("success_rate", "env_steps", "wall_minutes", "device", "cube_moved_cm", "final_gripper_to_pad_cm",
             "final_cube_to_pad_cm")
     headline = {k: clip[k] for k in keys}
