@@ -27,7 +27,14 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   embedding of held-out one-object scenes (:func:`agents.vlm.domain_eval.shape_probe`; ``majority`` in the
   details is what seeing nothing scores)? It bounds what any shape caption can reach;
 * ``arm_gain``: the share of the task prompt's reward of success that the arm earns alone by hovering over
-  the pad while the cube stays far (:func:`agents.vlm.domain_eval.arm_hover`; 0 is best);
+  the pad while the cube stays far (:func:`agents.vlm.domain_eval.arm_hover`; 0 is best), and
+  ``occlusion_gain``: the same for an arm that hides the cube or the pad from the camera
+  (:func:`agents.vlm.domain_eval.arm_occlusion`), the pose run 13's CLIP agent found;
+* ``still_arm_share``: on ``bench.clip_push``'s world and prompt, the best a still arm earns, searched for
+  (:func:`agents.vlm.still_arm.still_arm_share`, a cross-entropy search over held arm poses on held-out
+  scenes, 8 of them, 2 with ``--quick``), as a share of a scripted success's reward: what a reinforcement
+  learner on that prompt can settle for without pushing (0 is best). The best poses' frames are drawn side by
+  side in ``domain_clip_still_arm.png`` beside the JSON;
 * ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
 * ``checkpoint_mb``.
 """
@@ -41,15 +48,20 @@ from worlds import gl  # noqa: F401
 
 import numpy as np
 import torch
+from PIL import Image
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
-from agents.vlm.domain_data import HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman, relation_ceiling, \
+from agents.vlm.domain_data import EVAL_SEED_OFFSET, HELDOUT_OBJECT, manipulation_frames
+from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, progress_spearman, relation_ceiling, \
     reward_by_distance, scripted_frames, shape_probe
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
 from agents.vlm.pose_data import pose_frames
-from bench.common import finish, parser
+from agents.vlm.still_arm import still_arm_share
+from bench.clip_push import WORLD
+from bench.common import PUSH_BASELINE, PUSH_GOAL, RESULTS, finish, parser
+
+STILL_ARM_SEEDS = EVAL_SEED_OFFSET + 50_000     # held-out scenes that no other measure here plays
 
 # Prefixes put in front of the first training wording (``word_probe`` in the details): "robot" appears in
 # training in the humanoid captions and, since run 11 (--arm-phrases), in the table ones; "table with" only
@@ -112,8 +124,17 @@ def main(argv=None) -> dict:
                                  frames_by_task=rollouts)
     ceiling = relation_ceiling(rollouts)
     hover = arm_hover(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
+    occlusion = arm_occlusion(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
     by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts, episodes, seed,
                                      frames=rollouts["push"])
+    still = still_arm_share(embedder.embed_images, embedder.embed_texts,
+                            range(STILL_ARM_SEEDS, STILL_ARM_SEEDS + (2 if args.quick else 8)), WORLD, PUSH_GOAL,
+                            PUSH_BASELINE, population=16 if args.quick else 48, generations=3 if args.quick else 6)
+    sheet = (args.out.with_name(f"{args.out.stem}_still_arm.png") if args.out else
+             (RESULTS / "quick" if args.quick else RESULTS) / "domain_clip_still_arm.png")
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    strip = Image.fromarray(np.concatenate(still.pop("best_frames"), axis=1))
+    strip.resize((2 * strip.width, 2 * strip.height), Image.NEAREST).save(sheet)     # 96 px frames, shown at 2x
     probe = shape_probe(embedder.embed_images, 60 if args.quick else 300, 30 if args.quick else 150, seed)
     seconds = 1.0 if args.quick else 3.0
     headline = {
@@ -126,6 +147,8 @@ def main(argv=None) -> dict:
         "spearman_progress_alpha0": round(progress["pooled_mean_alpha0"], 3),
         "spearman_relation_ceiling": round(ceiling["pooled_mean"], 3),
         "arm_gain": round(hover["arm_gain"], 3),
+        "occlusion_gain": round(occlusion["occlusion_gain"], 3),
+        "still_arm_share": round(still["still_arm_share"], 3),
         "shape_probe_heldout": round(probe["heldout_acc"], 3),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
@@ -136,7 +159,8 @@ def main(argv=None) -> dict:
                "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
                "word_probe": word_probe, "pose_word_probe": pose_word_probe, "push_reward_by_distance": by_distance,
                "progress_spearman": progress, "relation_ceiling": ceiling,
-               "arm_hover": hover, "shape_probe": probe, "model": embedder.name, "checkpoint": args.checkpoint.name,
+               "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still,
+               "still_arm_sheet": sheet.name, "shape_probe": probe, "model": embedder.name, "checkpoint": args.checkpoint.name,
                "k_negatives": 4, "rollout_episodes_per_task": episodes}
     finish("domain_clip", details, headline, args.out)
     return headline

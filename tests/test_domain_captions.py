@@ -238,7 +238,7 @@ def test_bare_robot_phrases_decorate_both_scenes_alike():
 
 @pytest.mark.parametrize("flag,value", [("--decorate", "1.5"), ("--wander", "-0.1"), ("--decorate", "nan"),
                                         ("--arm-phrases", "2"), ("--graded", "-1"), ("--graded", "nan"),
-                                        ("--graded", "101")])
+                                        ("--graded", "101"), ("--occlude", "1.5"), ("--occlude", "nan")])
 def test_the_trainer_refuses_a_share_or_a_weight_out_of_range_before_rendering_anything(flag, value, capsys):
     from agents.vlm.train_domain_clip import main
 
@@ -446,3 +446,88 @@ def test_the_graded_term_ranks_only_pad_frames_in_their_own_wording():
     assert right < 0.05 < 4.0 < wrong       # softplus(-4) against softplus(4)
     data.facts[0] = Facts(obj="red cube", ref="blue pad", relation="on")     # resting: no pair with the lifted one
     assert graded_term(Model(), tokens, data, batch, chosen, decorations, -near_on) == 0.0
+
+
+def test_occlude_without_wander_is_refused_naming_both_flags(capsys):
+    from agents.vlm.train_domain_clip import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--occlude", "0.5"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--occlude 0.5" in err and "--wander" in err
+
+
+def _sight_line_distance(point: np.ndarray, eye: np.ndarray, thing: np.ndarray) -> float:
+    direction = (thing - eye) / np.linalg.norm(thing - eye)
+    offset = point - eye
+    return float(np.linalg.norm(offset - offset @ direction * direction))
+
+
+def test_occluding_targets_sit_on_the_cameras_sight_line_to_the_cube_or_the_pad():
+    """``ArmWander(occlude=1)`` puts every target between the workspace camera and object 0 or the task's pad
+    (both are chosen), within the noise and the workspace's clip; without ``occlude`` few targets do."""
+    import worlds
+    from agents.vlm.domain_data import CAMERA, OCCLUDE_HEIGHT, TASK_IDS, ArmWander
+
+    env = worlds.make(TASK_IDS["push"], n_objects=1, camera=CAMERA, render_profile="reward", width=96, height=96)
+    env.reset(seed=3)
+    u = env.unwrapped
+    eye = u.data.cam_xpos[u.model.camera(CAMERA).id].copy()
+    obj, pad = u.object_position(0), u.goal_position()
+
+    def nearest_line(wander, n=200):
+        targets = [wander._new_target() for _ in range(n)]
+        return np.array([[_sight_line_distance(t, eye, obj), _sight_line_distance(t, eye, pad)] for t in targets]), \
+            np.array(targets)
+
+    hide, targets = nearest_line(ArmWander(env, np.random.default_rng(0), occlude=1.0))
+    assert np.mean(hide.min(axis=1) < 0.05) > 0.9
+    assert np.mean(hide[:, 0] < hide[:, 1]) == pytest.approx(0.5, abs=0.15)     # the cube and the pad alike
+    assert targets[:, 2].min() > OCCLUDE_HEIGHT[0] - 0.06 and targets[:, 2].max() > 0.3
+    roam, _ = nearest_line(ArmWander(env, np.random.default_rng(0)))
+    assert np.mean(roam.min(axis=1) < 0.05) < 0.5
+    env.close()
+
+
+def test_only_arms_that_wander_from_the_start_hide_the_scene(monkeypatch):
+    """``manipulation_frames(occlude=...)`` hands the share to the arms that wander before the task is done
+    and 0 to those that wander off after a success, whose hidden scene would be a solved one."""
+    from agents.vlm import domain_data
+
+    made = []
+    real = domain_data.ArmWander
+
+    class Recorder(real):
+        def __init__(self, env, rng, occlude=0.0):
+            made.append(occlude)
+            super().__init__(env, rng, occlude)
+
+    monkeypatch.setattr(domain_data, "ArmWander", Recorder)
+    manipulation_frames(12, seed=2, every=20, tasks=("push",), wander_fraction=0.5, occlude=0.7, n_objects=1)
+    assert set(made) == {0.0, 0.7}
+
+
+def test_occlusion_gain_is_the_share_of_the_reward_of_success_a_hidden_scene_earns(monkeypatch):
+    """A model that embeds each frame as x along the goal direction (alpha-1 reward x - 1): hidden frames
+    paid like the episodes' first frames give 0, paid like success give 1, half way 0.5."""
+    far = Facts(obj="red cube", ref="blue pad", relation="far from")
+    on = Facts(obj="red cube", ref="blue pad", relation="on")
+    scripted = _fake_frames([far, far, on, far, far, on])
+    scripted.episode = np.array([0, 0, 0, 1, 1, 1])
+    x_scripted = np.array([0.0, 0.3, 1.0, 0.0, 0.3, 1.0])
+    for paid, gain in ((0.0, 0.0), (1.0, 1.0), (0.5, 0.5)):
+        hidden = _fake_frames([far] * 4)
+        hidden.images[:, 0, 0, 1] = 1                     # the second "pixel" says which set
+        x_hidden = np.full(4, paid)
+        monkeypatch.setattr(domain_eval, "manipulation_frames",
+                            lambda *a, **k: hidden if k.get("occlude") else scripted)
+
+        def images(ims, xh=x_hidden):
+            x = np.where(ims[:, 0, 0, 1] == 1, xh[ims[:, 0, 0, 0] % 4], x_scripted[ims[:, 0, 0, 0] % 6])
+            return np.stack([x, np.sqrt(1 - x ** 2), np.zeros(len(x))], axis=1)
+
+        def texts(tx):
+            return np.array([[1.0, 0, 0] if " is on " in t else [-1.0, 0, 0] for t in tx])
+
+        out = domain_eval.arm_occlusion(images, texts)
+        assert out["occlusion_gain"] == pytest.approx(gain, abs=1e-6) and out["hidden_frames"] == 4

@@ -112,21 +112,52 @@ def _progress(env, start: float) -> float:
     return float(np.clip(1.0 - d / max(start, 1e-6), 0.0, 1.0))
 
 
-def _goal_distance(env) -> float:
+def goal_distance(env) -> float:
+    """Object 0's x-y distance to the goal (read at a reset, the ``start`` of :func:`state_record`)."""
     u = env.unwrapped
     return float(np.linalg.norm(u.object_position(0)[:2] - u.goal_position()[:2]))
+
+
+OCCLUDE_HEIGHT = (0.12, WORKSPACE_HIGH[2])   # m above the table: where an occluding gripper is drawn
+
+
+def state_record(env, start: float) -> tuple[Facts, float, tuple[str, ...], dict[str, str], float, float]:
+    """What a :class:`FrameSet` keeps of the current state beside its image: the facts, task progress (from
+    the object's ``start`` distance to the goal), the objects present, the other relations, the gripper's x-y
+    distance to the task's reference and the object's to its pad (NaN when stacking)."""
+    u = env.unwrapped
+    return (relation_facts(env), _progress(env, start), tuple(u.describe().objects), other_relations(env),
+            float(np.linalg.norm(u.tcp_position()[:2] - _references(env)[0][1][:2])), _pad_distance(env))
 
 
 class ArmWander:
     """Drives the tool centre point to random targets, half of them above the task's pad or reference and a
     third of those low over it, with a random gripper: the arm goes where a successful episode's arm goes
     while the object stays put. Without such frames the arm's place predicts "on" (the scripted pushes end
-    with the gripper at the pad), and a CLIP reward learnt from them pays the arm for hovering there."""
+    with the gripper at the pad), and a CLIP reward learnt from them pays the arm for hovering there.
 
-    def __init__(self, env, rng: np.random.Generator):
-        self.u, self.rng, self.target, self.grip = env.unwrapped, rng, None, 0.0
+    ``occlude``: the share of targets that put the gripper between the :data:`CAMERA` and object 0 or the
+    task's pad (even odds), at a height drawn from :data:`OCCLUDE_HEIGHT`, so it hides what the caption is
+    about. The CLIP agent trained on run 13 found that pose (it raised the gripper toward the camera until
+    cube and pad were hidden, and run 13 paid that 44% of success): an image that cannot show the relation
+    had been read as the average scene, which is often a solved one.
+    """
+
+    def __init__(self, env, rng: np.random.Generator, occlude: float = 0.0):
+        self.u, self.rng, self.target, self.grip, self.occlude = env.unwrapped, rng, None, 0.0, occlude
+
+    def _occluding_target(self) -> np.ndarray:
+        u = self.u
+        thing = u.object_position(0) if self.rng.random() < 0.5 else u.goal_position()
+        eye = u.data.cam_xpos[u.model.camera(CAMERA).id]
+        z = self.rng.uniform(*OCCLUDE_HEIGHT)
+        point = eye + (eye[2] - z) / (eye[2] - thing[2]) * (thing - eye)   # on the sight line, at height z
+        return np.clip(point + self.rng.normal(0, 0.015, 3), WORKSPACE_LOW + [0, 0, 0.03], WORKSPACE_HIGH)
 
     def _new_target(self) -> np.ndarray:
+        # Drawn only when asked for, so wandering without occlusion is the frames it always was.
+        if self.occlude > 0 and self.rng.random() < self.occlude:
+            return self._occluding_target()
         if self.rng.random() < 0.5:
             goal = self.u.goal_position()
             z = self.rng.uniform(0.03, 0.08) if self.rng.random() < 0.33 else self.rng.uniform(0.08, 0.25)
@@ -145,7 +176,7 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
                         random_fraction: float = 0.15, noise: float = 0.3, size: int = 96,
                         tasks: tuple[str, ...] = ("push", "pick_place", "stack"),
                         wander_fraction: float = 0.0, actor: Callable[[np.ndarray], np.ndarray] | None = None,
-                        n_objects: int | None = None) -> FrameSet:
+                        n_objects: int | None = None, occlude: float = 0.0) -> FrameSet:
     """Render ``n_episodes`` episodes (tasks in turn) and keep every ``every``-th frame with its facts.
 
     ``heldout=False`` skips scenes containing :data:`HELDOUT_OBJECT`; ``heldout=True`` uses the evaluation
@@ -154,7 +185,12 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
     :class:`ArmWander` instead of the scripted controller, and in as many of the others the arm wanders off
     once the task succeeds (so "on" is seen with the arm anywhere). ``actor`` (observation -> action) plays
     instead of the scripted controller, with the same exploration noise; ``n_objects`` fixes the number of
-    objects (an actor trained on one scene size needs it), else 1-3 are drawn.
+    objects (an actor trained on one scene size needs it), else 1-3 are drawn. ``occlude``: the share of
+    targets of the arms that wander from the start which hide object 0 or the pad from the camera
+    (:class:`ArmWander`). Only those arms: an arm that hides the scene before the task is done is the pose a
+    reward must not pay, and the truthful caption of such a frame is the unsolved scene's ("far from");
+    arms that wander off after a success keep the ordinary targets, so a hidden scene is not also taught
+    as "on".
     """
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0))
     envs = {}
@@ -181,8 +217,8 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
         # Drawn only when asked for, so sets made without wandering are the frames they always were.
         wander_now = wander_fraction > 0 and rng.random() < wander_fraction
         wander_after = wander_fraction > 0 and rng.random() < wander_fraction
-        wander = ArmWander(env, rng) if wander_now or wander_after else None
-        start = _goal_distance(env)
+        wander = ArmWander(env, rng, occlude if wander_now else 0.0) if wander_now or wander_after else None
+        start = goal_distance(env)
         offset = int(rng.integers(0, every))
         done, t, succeeded = False, 0, False
         while not done:
@@ -197,14 +233,11 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
             succeeded = succeeded or bool(info.get("is_success", False))
             if (t + offset) % every == 0:
                 images.append(env.render())
-                facts.append(relation_facts(env))
-                progress.append(_progress(env, start))
+                record = state_record(env, start)
+                for column, value in zip((facts, progress, present, relations, hover, distance), record):
+                    column.append(value)
                 episode.append(i)
                 task_names.append(task)
-                present.append(tuple(u.describe().objects))
-                relations.append(other_relations(env))
-                hover.append(float(np.linalg.norm(u.tcp_position()[:2] - _references(env)[0][1][:2])))
-                distance.append(_pad_distance(env))
             t += 1
         i += 1
     for env in envs.values():

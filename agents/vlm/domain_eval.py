@@ -22,6 +22,8 @@
   :class:`~agents.vlm.domain_data.ArmWander` arm hovers over the pad and roams while the cube stays far from
   it, against scripted pushes that end with the cube on the pad: the share of the reward of success that
   hovering earns (``arm_gain``, 0 is a reward the arm cannot fake).
+* :func:`arm_occlusion`: can the arm earn it by hiding the scene? The same, with an arm that goes between the
+  camera and the cube or the pad (``occlusion_gain``).
 
 All take plain callables (frames -> embeddings, texts -> embeddings), so any model can be measured.
 """
@@ -124,11 +126,13 @@ def _by_margin(wins: list[tuple[float, bool]]) -> dict[str, dict]:
     return out
 
 
-def scripted_frames(task: str, n_episodes: int = 12, seed: int = 0, wander: bool = False) -> FrameSet:
+def scripted_frames(task: str, n_episodes: int = 12, seed: int = 0, wander: bool = False,
+                    occlude: float = 0.0) -> FrameSet:
     """Every frame of ``n_episodes`` noiseless scripted ``task`` episodes in held-out scenes (the rollouts the
-    reward measures below run on; ``wander``: episodes whose arm wanders first, as :func:`arm_hover` needs)."""
+    reward measures below run on; ``wander``: episodes whose arm wanders first, as :func:`arm_hover` needs,
+    ``occlude`` the share of its targets that hide the object or the pad, as :func:`arm_occlusion` needs)."""
     return manipulation_frames(n_episodes, seed, heldout=True, every=1, random_fraction=0.0, noise=0.0,
-                               tasks=(task,), wander_fraction=1.0 if wander else 0.0)
+                               tasks=(task,), wander_fraction=1.0 if wander else 0.0, occlude=occlude)
 
 
 def progress_spearman(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12,
@@ -249,13 +253,42 @@ def arm_hover(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: in
     first = np.r_[True, scripted.episode[1:] != scripted.episode[:-1]]
     r_wander = _task_rewards(embed_images, embed_texts, wander)["alpha1"]
     r_scripted = _task_rewards(embed_images, embed_texts, scripted)["alpha1"]
-    r_on, r_first, r_hover = r_scripted[on], r_scripted[first], r_wander[hover]
+    r_on, r_first = r_scripted[on], r_scripted[first]
+    return {"arm_gain": _gain(r_wander[hover], r_on, r_first), "auc": _auc(r_on, r_wander[far]),
+            "hover_frames": int(hover.sum()), "on_frames": int(on.sum()), "first_frames": int(first.sum())}
+
+
+def _gain(r_fake: np.ndarray, r_on: np.ndarray, r_first: np.ndarray) -> float:
+    """(90th percentile of ``r_fake`` - median of ``r_first``) / (median of ``r_on`` - median of ``r_first``).
+    The 90th percentile, not the median: an agent finds and keeps the best pose, not the typical one."""
     gap = float(np.median(r_on) - np.median(r_first))
-    wins = (r_on[:, None] > r_wander[far][None, :]).mean() + 0.5 * (r_on[:, None] == r_wander[far][None, :]).mean()
-    # The 90th percentile, not the median: an agent finds and keeps the best hover, not the typical one.
-    gain = float((np.percentile(r_hover, 90) - np.median(r_first)) / gap) if len(r_hover) else float("nan")
-    return {"arm_gain": gain, "auc": float(wins), "hover_frames": int(hover.sum()), "on_frames": int(on.sum()),
-            "first_frames": int(first.sum())}
+    return float((np.percentile(r_fake, 90) - np.median(r_first)) / gap) if len(r_fake) else float("nan")
+
+
+def _auc(r_on: np.ndarray, r_fake: np.ndarray) -> float:
+    """The probability that a frame of ``r_on`` outscores one of ``r_fake`` (ties count half)."""
+    return float((r_on[:, None] > r_fake[None, :]).mean() + 0.5 * (r_on[:, None] == r_fake[None, :]).mean())
+
+
+def arm_occlusion(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes: int = 12, seed: int = 0,
+                  scripted: FrameSet | None = None) -> dict:
+    """How much of the task reward the arm earns by hiding the scene, on held-out push scenes.
+
+    ``occlusion_gain``: as :func:`arm_hover`'s ``arm_gain``, for the frames of episodes whose arm goes only to
+    targets between the camera and the cube or the pad (:class:`~agents.vlm.domain_data.ArmWander` with
+    ``occlude=1``) while the cube is far from the pad. 0: a hidden scene earns nothing; 1: as much as
+    success. The CLIP agent trained on run 13 kept such a pose for a whole episode.
+    ``auc``: the probability that a cube-on-pad frame outscores one of those frames.
+    """
+    hide = scripted_frames("push", n_episodes, seed, wander=True, occlude=1.0)
+    far = np.array([f.relation == "far from" for f in hide.facts])
+    scripted = scripted if scripted is not None else scripted_frames("push", n_episodes, seed)
+    on = np.array([f.relation == "on" for f in scripted.facts])
+    first = np.r_[True, scripted.episode[1:] != scripted.episode[:-1]]
+    r_hide = _task_rewards(embed_images, embed_texts, hide)["alpha1"][far]
+    r_scripted = _task_rewards(embed_images, embed_texts, scripted)["alpha1"]
+    return {"occlusion_gain": _gain(r_hide, r_scripted[on], r_scripted[first]), "auc": _auc(r_scripted[on], r_hide),
+            "hidden_frames": int(far.sum())}
 
 
 def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6) -> tuple[FrameSet, FrameSet]:

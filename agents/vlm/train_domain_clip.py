@@ -36,6 +36,12 @@ round from run 14, seed 210000) (:func:`graded_rank_loss`). Run 14's push reward
 out to 30 cm (bench.domain_clip, 36 rollouts a task: Spearman on push 0.738 -> 0.768) but pick-and-place fell
 (0.696 -> 0.629), the pooled figure fell within its interval (0.717 -> 0.699; run 15 0.713), and the SAC
 agent trained on run 14's reward moved the cube 0.4 cm and scored 0% (``bench/results/clip_push_run14_graded.json``).
+Runs 16-18 aim at the poses a still arm is overpaid for (the run-13 agent hid the cube and the pad behind its
+gripper, paid 44% of success): run 16 ``--occlude 0.5`` (the wandering arms' targets half of the time between
+the camera and the cube or the pad, :class:`~agents.vlm.domain_data.ArmWander`), one round from run 13 with
+the rest of its command, seed 230000; run 17 from run 16 with ``--wander 0.5 --occlude 0.8``, seed 250000;
+run 18 from run 17 with the same and ``--still-arm 120`` (:mod:`agents.vlm.still_arm`: 120 push scenes a
+round searched for the poses the model pays most, their frames captioned from the true state), seed 270000.
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
@@ -80,6 +86,7 @@ from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, m
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
 from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
 from agents.vlm.model_growth import grow_vision_blocks, vision_layers
+from agents.vlm.still_arm import still_arm_frames
 from worlds.manipulation import COLORS, SHAPES
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "assets" / "studio_clip.pt"
@@ -206,8 +213,8 @@ CHUNK_EPISODES = 250         # episodes rendered per task of the rendering pool
 CHUNK_SEED_STRIDE = 100_003   # seed distance between chunks (and rounds): their scenes do not repeat
 
 
-def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0) -> FrameSet:
-    return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander)
+def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0, occlude: float = 0.0) -> FrameSet:
+    return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude)
 
 
 def _render_policy_chunk(n_episodes: int, seed: int, every: int, policy: str) -> FrameSet:
@@ -245,13 +252,14 @@ def _chunks(total: int) -> list[int]:
 
 def render_training_set(episodes: int, seed: int, every: int, poses_per_class: int, workers: int = 1,
                         round_index: int = 0, wander: float = 0.0, policies: Sequence[str] = (),
-                        policy_episodes: int = 0) -> FrameSet:
+                        policy_episodes: int = 0, occlude: float = 0.0) -> FrameSet:
     """Fresh captioned training frames: ``episodes`` manipulation episodes in chunks of
     :data:`CHUNK_EPISODES` (chunk ``k`` of round ``r`` seeded ``seed + (1000 r + k) * CHUNK_SEED_STRIDE``,
     so the frames are the same whatever ``workers`` is), rendered by ``workers`` processes, plus
     ``policy_episodes`` push episodes played by each agent in ``policies`` (:func:`policy_frames`; chunk ``k``
-    of agent ``j`` seeded ``seed + (1000 r + 500 + 100 j + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses."""
-    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander))
+    of agent ``j`` seeded ``seed + (1000 r + 500 + 100 j + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses.
+    ``occlude``: the share of the wandering arms' targets that hide the object or the pad from the camera."""
+    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander, occlude))
             for k, n in enumerate(_chunks(episodes))]
     for j, policy in enumerate(policies):
         jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + 100 * j + k) * CHUNK_SEED_STRIDE,
@@ -273,7 +281,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
-          graded: float = 0.0, log=print) -> dict:
+          graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -289,6 +297,12 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     (:func:`~agents.vlm.model_growth.grow_vision_blocks`).
     ``graded``: the weight of :func:`graded_rank_loss` beside the contrastive loss, over the batch's frames
     whose reference is a pad (each frame's own template and decoration, said with "on" and "far from").
+    ``occlude``: the share of the targets of the arms that wander from an episode's start (``wander``) that put
+    the gripper between the camera and the object or the pad (:class:`~agents.vlm.domain_data.ArmWander`),
+    captioned with the unsolved scene they hide.
+    ``still_arm``: push scenes per round on which the model as it stands at the round's start is searched for
+    the still arm poses it pays most (:func:`~agents.vlm.still_arm.still_arm_frames`); every other candidate
+    frame of those searches joins the round's data, captioned from the true state.
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -357,7 +371,13 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     for round_index in range(rounds):
         log(f"round {round_index + 1}/{rounds}: rendering {episodes} training episodes ...")
         data = render_training_set(episodes, seed, every, poses_per_class, workers, round_index, wander,
-                                   [str(p) for p in policies], policy_episodes)
+                                   [str(p) for p in policies], policy_episodes, occlude)
+        if still_arm:
+            model.eval()
+            log(f"searching {still_arm} push scenes for the still arm poses the model overpays ...")
+            current = Embedders(model, tokenizer, device)
+            data = concat(data, still_arm_frames(current.images, current.texts, still_arm,
+                                                 seed + (1000 * round_index + 900) * CHUNK_SEED_STRIDE))
         train_frames += len(data)
         log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
         labels = torch.tensor([fact_id(f) for f in data.facts])
@@ -428,7 +448,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "init": None if init is None else Path(init).name, "every": every,
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
-                   "policy_episodes": policy_episodes if policies else 0, "graded": graded,
+                   "policy_episodes": policy_episodes if policies else 0, "graded": graded, "occlude": occlude,
+                   "still_arm": still_arm,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -475,6 +496,12 @@ def main(argv=None) -> None:
     p.add_argument("--graded", type=float, default=0.0,
                    help="weight of a ranking loss that makes 'on the pad' minus 'far from the pad' fall with the "
                         "object's distance to its pad (the relation words alone leave it flat within a band)")
+    p.add_argument("--occlude", type=float, default=0.0,
+                   help="share of the wandering arms' targets (--wander) that put the gripper between the camera "
+                        "and the object or the pad, so a reward learns a hidden scene is not a solved one")
+    p.add_argument("--still-arm", type=int, default=0,
+                   help="push scenes per round searched for the still arm poses the model overpays; their frames "
+                        "join the round's data, captioned from the true state (~3 s a scene)")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -490,21 +517,28 @@ def main(argv=None) -> None:
         p.error(f"--model {a.model!r} is not a studio model; choose one of {studio_models()}")
     if not 0.0 <= a.graded <= 100.0:       # also catches NaN
         p.error(f"--graded {a.graded} is a loss weight: give a number from 0 (off) to 100 (1 is a good start)")
-    for name in ("wander", "decorate", "arm_phrases"):
+    for name in ("wander", "decorate", "arm_phrases", "occlude"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
-            p.error(f"--{name.replace('_', '-')} {value} is a share of episodes or captions: give a number from 0 to 1")
+            p.error(f"--{name.replace('_', '-')} {value} is a share of episodes, captions or targets: give a number "
+                    f"from 0 to 1")
+    if not 0 <= a.still_arm <= 99 * CHUNK_EPISODES:
+        p.error(f"--still-arm {a.still_arm} is out of range: give 0 to {99 * CHUNK_EPISODES} scenes a round")
+    if a.occlude > 0 and a.wander == 0:
+        p.error(f"--occlude {a.occlude} moves the wandering arms' targets, and --wander is 0: give --wander too "
+                f"(e.g. --wander 0.3)")
     if a.quick:
         train(episodes=20, epochs=1, eval_episodes=4, poses_per_class=10, seed=a.seed, out=a.out, device=a.device,
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
               wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
               policy_episodes=min(a.policy_episodes, 6),
-              model_name=a.model, graded=a.graded)
+              model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2))
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
-              policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded)
+              policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
+              occlude=a.occlude, still_arm=a.still_arm)
 
 
 if __name__ == "__main__":
