@@ -160,7 +160,8 @@ def main(argv=None) -> dict:
                "word_probe": word_probe, "pose_word_probe": pose_word_probe, "push_reward_by_distance": by_distance,
                "progress_spearman": progress, "relation_ceiling": ceiling,
                "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still,
-               "still_arm_sheet": sheet.name, "shape_probe": probe, "model": embedder.name, "checkpoint": args.checkpoint.name,
+               "still_arm_sheet": sheet.name, "shape_probe": probe, "model": embedder.name,
+               "checkpoint": args.checkpoint.name,
                "k_negatives": 4, "rollout_episodes_per_task": episodes}
     finish("domain_clip", details, headline, args.out)
     return headline

@@ -494,17 +494,27 @@ def test_only_arms_that_wander_from_the_start_hide_the_scene(monkeypatch):
     and 0 to those that wander off after a success, whose hidden scene would be a solved one."""
     from agents.vlm import domain_data
 
-    made = []
+    made = []       # [occlude, simulated time of the arm's first action (None: never asked)]
     real = domain_data.ArmWander
 
     class Recorder(real):
         def __init__(self, env, rng, occlude=0.0):
-            made.append(occlude)
+            self.entry = [occlude, None]
+            made.append(self.entry)
             super().__init__(env, rng, occlude)
 
+        def __call__(self):
+            if self.entry[1] is None:
+                self.entry[1] = float(self.u.data.time)
+            return super().__call__()
+
     monkeypatch.setattr(domain_data, "ArmWander", Recorder)
-    manipulation_frames(12, seed=2, every=20, tasks=("push",), wander_fraction=0.5, occlude=0.7, n_objects=1)
-    assert set(made) == {0.0, 0.7}
+    manipulation_frames(16, seed=2, every=20, tasks=("push",), wander_fraction=0.5, occlude=0.7, n_objects=1,
+                        random_fraction=0.0)
+    assert {o for o, _ in made} == {0.0, 0.7}
+    assert all(t == 0.0 for o, t in made if o == 0.7)                 # wanders from the first step
+    assert all(t is None or t > 0 for o, t in made if o == 0.0)       # only after a success, if ever
+    assert any(t is not None and t > 0 for o, t in made if o == 0.0)
 
 
 def test_occlusion_gain_is_the_share_of_the_reward_of_success_a_hidden_scene_earns(monkeypatch):

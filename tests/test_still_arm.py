@@ -11,7 +11,7 @@ import pytest
 import worlds
 from agents.vlm import still_arm
 from agents.vlm.domain_data import CAMERA, TASK_IDS
-from agents.vlm.still_arm import MOVED_LIMIT, POSE_HIGH, POSE_LOW, hold_pose, search_scene, still_arm_frames
+from agents.vlm.still_arm import POSE_HIGH, POSE_LOW, hold_pose, search_scene, still_arm_frames
 
 
 @pytest.fixture
@@ -29,9 +29,8 @@ def test_a_held_pose_is_reached_and_leaves_a_far_cube_where_it_was(push):
     frame, record, moved = hold_pose(push, 4, pose)
     assert frame.shape == (96, 96, 3)
     assert np.linalg.norm(push.unwrapped.tcp_position() - pose[:3]) < 0.02
-    assert moved < 1e-3 and record[0].relation == "far from" and record[0].obj == push.unwrapped.describe().objects[0]
-    _, _, pushed = hold_pose(push, 4, np.array([*cube[:2], 0.0, -1.0]))    # straight down onto the cube
-    assert pushed > MOVED_LIMIT or push.unwrapped.object_position(0)[2] < cube[2] + 0.05
+    assert moved < 1e-3 and record[0].relation == "far from"
+    assert record[0].obj == push.unwrapped.describe().objects[0]
 
 
 def _rigged(monkeypatch, peak: np.ndarray, forbidden=None):
@@ -44,7 +43,8 @@ def _rigged(monkeypatch, peak: np.ndarray, forbidden=None):
     monkeypatch.setattr(still_arm, "hold_pose", fake_hold)
 
     def images(frames):        # a unit vector whose goal coordinate falls with the distance to the peak
-        d = np.array([np.linalg.norm(f[:3] - peak) if np.shape(f) == (4,) else 1.5 for f in frames])  # 1.5: a real frame
+        # A pose "frame" is scored by its distance to the peak; the scene's real start frame as far away.
+        d = np.array([np.linalg.norm(f[:3] - peak) if np.shape(f) == (4,) else 1.5 for f in frames])
         x = np.cos(np.minimum(d, 1.5))
         return np.stack([x, np.sin(np.minimum(d, 1.5)), np.zeros(len(d))], axis=1)
 
