@@ -168,8 +168,13 @@ class ArmWander:
         arrived = self.target is not None and np.linalg.norm(self.target - self.u.tcp_position()) < 0.02
         if self.target is None or arrived or self.rng.random() < 0.03:
             self.target, self.grip = self._new_target(), float(self.rng.uniform(-1, 1))
-        delta = (self.target - self.u.tcp_position()) / self.u.max_delta
-        return np.append(np.clip(delta, -1, 1), self.grip)
+        return toward(self.u, self.target, self.grip)
+
+
+def toward(u, target: np.ndarray, grip: float) -> np.ndarray:
+    """The action that moves the tool centre point of the manipulation world ``u`` (unwrapped) straight toward
+    ``target`` (m), as far as one step allows, with gripper command ``grip``."""
+    return np.append(np.clip((target - u.tcp_position()) / u.max_delta, -1, 1), grip)
 
 
 def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, every: int = 3,

@@ -36,7 +36,7 @@ from agents.scripted import run_episode
 from agents.vlm.captions import Facts, caption
 from agents.vlm.clip_reward import vlm_rm_reward
 from agents.vlm.domain_data import CAMERA, EVAL_SEED_OFFSET, HELDOUT_OBJECT, TASK_IDS, FrameSet, goal_distance, \
-    state_record
+    state_record, toward
 from worlds.manipulation import WORKSPACE_HIGH, WORKSPACE_LOW
 
 EmbedImages = Callable[[np.ndarray], np.ndarray]
@@ -79,8 +79,7 @@ def hold_pose(env, seed: int, pose: np.ndarray, steps: int = HOLD_STEPS) -> tupl
     u = env.unwrapped
     cube, start = u.object_position(0)[:2].copy(), goal_distance(env)
     for _ in range(steps):
-        delta = (pose[:3] - u.tcp_position()) / u.max_delta
-        env.step(np.append(np.clip(delta, -1, 1), pose[3]))
+        env.step(toward(u, pose[:3], pose[3]))
     return env.render(), state_record(env, start), float(np.linalg.norm(u.object_position(0)[:2] - cube))
 
 
