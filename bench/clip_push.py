@@ -1,13 +1,18 @@
 """Learning that counts: SAC on ``push`` rewarded by one CLIP prompt and nothing else, judged by ground truth.
 
 ``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo] [--parallel] [--save] [--checkpoint PT]
-[--reach-weight W]`` trains two agents with the same settings, each for the same wall-clock budget on the CPU:
+[--prompt task|whole] [--reach-weight W]`` trains two agents with the same settings, each for the same wall-clock
+budget on the CPU:
 
 * ``clip``: the reward is the studio CLIP's VLM-RM reward for the goal prompt "the red cube is on the blue
   pad" against the baseline "the red cube is far from the blue pad" (alpha 1), from the 96 px ``workspace``
-  camera; the world's own terms are not seen by the agent. The reward is standardised (its mean and standard
-  deviation over the first ``WARMUP`` steps, random actions, then frozen): an affine map of the CLIP reward
-  alone, which SAC needs because the raw VLM-RM reward varies by ~0.02 around a constant near 1.
+  camera; the world's own terms are not seen by the agent. ``--prompt whole`` says the same goal whole, with
+  where the gripper is: "the red cube is on the blue pad and the gripper is at the red cube" against "the red
+  cube is far from the blue pad and the gripper is far from the red cube" (still one goal and one baseline
+  sentence and nothing else; a studio CLIP trained with ``train_domain_clip --gripper`` reads the clause).
+  The reward is standardised (its mean and standard deviation over the first ``WARMUP`` steps, random
+  actions, then frozen): an affine map of the CLIP reward alone, which SAC needs because the raw VLM-RM
+  reward varies by ~0.02 around a constant near 1.
 * ``reference``: the world's dense reference reward (reach + push + success terms), for the same number of
   environment steps as the CLIP agent got (it is faster per step, so a wall-clock budget would favour it).
 
@@ -21,7 +26,9 @@ and a learning-curve plot ``bench/results/clip_push.png``. The evaluation also r
 (``cube_moved_cm``, ``final_gripper_to_pad_cm``, ``final_cube_to_pad_cm``), and ``--save`` keeps both trained
 agents and films three evaluation episodes of each (:mod:`bench.clip_push_probe` reads the CLIP agent back).
 Headline keys: ``success_rate``, ``env_steps``, ``wall_minutes``, ``device``, the three distances,
-``reference``, and what ran (``algo``, ``prompt``, ``baseline``, ``alpha``, ``checkpoint``, ``reach_weight``).
+``reference``, and what ran (``algo``, ``prompt``, ``baseline``, ``alpha``, ``checkpoint``,
+``checkpoint_training_seed``: the ``--seed`` its sidecar records, which names the training run, and
+``reach_weight``).
 
 Two options are for diagnosis, not for the target: ``--checkpoint`` scores with another studio CLIP (a
 candidate, before shipping it), and ``--reach-weight W`` adds the world's reach term (gripper to cube, in
@@ -32,6 +39,7 @@ led to the cube. With ``--out x.json`` the plot (``x.png``) and ``--save``'s fil
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -46,9 +54,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMoni
 import worlds
 from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack, WorldTerm
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder, studio_embedder
-from bench.common import PUSH_BASELINE, PUSH_GOAL, RESULTS, finish, parser
+from bench.common import PUSH_PROMPTS, RESULTS, finish, parser
 
-GOAL, BASELINE = PUSH_GOAL, PUSH_BASELINE
+GOAL, BASELINE = PUSH_PROMPTS["task"]
 ALPHA = 1.0
 WORLD = dict(colors=["red"], shapes=["cube"], pad_colors=["blue"], camera="workspace", render_profile="reward")
 WARMUP = 5000          # SAC's random-action steps; the reward standardisation is measured over them
@@ -121,7 +129,7 @@ class Budget(BaseCallback):
 
 
 def make_venv(reward: str, algo: str, n_envs: int, seed: int, checkpoint: Path | None = None,
-              reach_weight: float = 0.0):
+              reach_weight: float = 0.0, prompt: tuple[str, str] = (GOAL, BASELINE)):
     def thunk(i):
         def make():
             env = worlds.make("studio/Push-v0", render_mode=None, **WORLD)
@@ -132,7 +140,7 @@ def make_venv(reward: str, algo: str, n_envs: int, seed: int, checkpoint: Path |
     venv = DummyVecEnv([thunk(i) for i in range(n_envs)])
     if reward == "clip":
         embedder = default_embedder(device="cpu") if checkpoint is None else studio_embedder(checkpoint, "cpu")
-        term = ClipTerm([GOAL], [BASELINE], embedder=embedder, alpha=ALPHA)
+        term = ClipTerm([prompt[0]], [prompt[1]], embedder=embedder, alpha=ALPHA)
         extra = [(WorldTerm("reach"), reach_weight)] if reach_weight else []
         venv = VecRewardStack(venv, RewardStack([term, *extra], embedder=embedder))
     venv = VecMonitor(venv)
@@ -199,13 +207,14 @@ def _film(episodes: list[list[np.ndarray]], path) -> None:
 
 def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps: int | None = None,
           algo: str = "sac", report=None, follow=None, leader_done=None, save=None,
-          checkpoint: Path | None = None, reach_weight: float = 0.0) -> dict:
+          checkpoint: Path | None = None, reach_weight: float = 0.0,
+          prompt: tuple[str, str] = (GOAL, BASELINE)) -> dict:
     torch.manual_seed(seed)
     if algo == "sac":
-        venv = make_venv(reward, algo, SAC_ENVS, seed, checkpoint, reach_weight)
+        venv = make_venv(reward, algo, SAC_ENVS, seed, checkpoint, reach_weight, prompt)
         model = SAC("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **SAC_SETTINGS)
     else:
-        venv = make_venv(reward, algo, PPO_ENVS, seed, checkpoint, reach_weight)
+        venv = make_venv(reward, algo, PPO_ENVS, seed, checkpoint, reach_weight, prompt)
         model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
     budget = Budget(minutes * 60, max_steps, report, follow, leader_done)
     start = time.time()
@@ -261,7 +270,7 @@ def _reference_process(queue, minutes, seed, episodes, algo, follow, leader_done
 
 
 def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, checkpoint=None,
-                  reach_weight: float = 0.0) -> tuple[dict, dict]:
+                  reach_weight: float = 0.0, prompt: tuple[str, str] = (GOAL, BASELINE)) -> tuple[dict, dict]:
     """The CLIP run here and the reference in a spawned process, in step (see :class:`Budget`)."""
     import multiprocessing
 
@@ -272,7 +281,7 @@ def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, che
     follower.start()
     try:
         clip = train("clip", minutes, seed, episodes, algo=algo, report=steps, save=save, checkpoint=checkpoint,
-                     reach_weight=reach_weight)
+                     reach_weight=reach_weight, prompt=prompt)
     finally:
         leader_done.set()
     reference = queue.get()
@@ -294,6 +303,10 @@ def main(argv=None) -> dict:
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="a studio CLIP checkpoint for the CLIP reward (default: the shipped one), to try a model "
                         "before shipping it; its sidecar names the architecture")
+    p.add_argument("--prompt", choices=tuple(PUSH_PROMPTS), default="task",
+                   help="task: 'the red cube is on the blue pad' against '... far from ...'; whole: the same goal "
+                        "state said with where the gripper is ('... and the gripper is at the red cube' against "
+                        "'... far from the blue pad and the gripper is far from the red cube')")
     p.add_argument("--reach-weight", type=float, default=0.0,
                    help="add the world's reach term (1 - tanh(10 d), gripper to cube) to the CLIP reward with this "
                         "weight: a diagnostic, not the one-prompt target (0, the default, is the prompt alone). The "
@@ -311,12 +324,13 @@ def main(argv=None) -> dict:
     # ...), so a trial never overwrites the agents of record, nor another trial in the same folder.
     stem = args.out.with_suffix("") if args.out else (RESULTS / "quick" if args.quick else RESULTS) / "clip_push"
     save = stem if args.save else None
+    prompt = PUSH_PROMPTS[args.prompt]
     if args.parallel:
         clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo, save, args.checkpoint,
-                                        args.reach_weight)
+                                        args.reach_weight, prompt)
     else:
         clip = train("clip", minutes, args.seed, episodes, algo=args.algo, save=save, checkpoint=args.checkpoint,
-                     reach_weight=args.reach_weight)
+                     reach_weight=args.reach_weight, prompt=prompt)
         # The reference runs faster (no rendering or CLIP), so give it the same number of environment steps
         # the CLIP agent got (capped by the same wall-clock budget): the comparison is per step.
         reference = train("reference", minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo,
@@ -328,8 +342,12 @@ def main(argv=None) -> dict:
             "final_cube_to_pad_cm")
     headline = {k: clip[k] for k in keys}
     headline["reference"] = {k: reference[k] for k in keys}
-    headline.update(algo=args.algo, parallel=args.parallel, prompt=GOAL, baseline=BASELINE, alpha=ALPHA,
-                    checkpoint=(args.checkpoint or STUDIO_CHECKPOINT).name, reach_weight=args.reach_weight,
+    checkpoint = args.checkpoint or STUDIO_CHECKPOINT
+    sidecar = checkpoint.with_suffix(".json")
+    # Every run's checkpoint is called studio_clip.pt: the training seed in its sidecar says which run it was.
+    trained_seed = json.loads(sidecar.read_text())["config"].get("seed") if sidecar.is_file() else None
+    headline.update(algo=args.algo, parallel=args.parallel, prompt=prompt[0], baseline=prompt[1], alpha=ALPHA,
+                    checkpoint=checkpoint.name, checkpoint_training_seed=trained_seed, reach_weight=args.reach_weight,
                     quick=args.quick)
     finish("clip_push", results, headline, args.out)
     return headline

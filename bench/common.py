@@ -14,6 +14,11 @@ RESULTS = Path(__file__).parent / "results"
 # The push prompt pair every CLIP benchmark scores (red cube, blue pad): one place, so they measure one reward.
 PUSH_GOAL = "the red cube is on the blue pad"
 PUSH_BASELINE = "the red cube is far from the blue pad"
+# The same goal said whole, with where the gripper is (agents.vlm.domain_eval.whole_goal_prompts writes these):
+# the success state (the gripper at the cube it has just pushed onto the pad) against the start state.
+PUSH_WHOLE_GOAL = "the red cube is on the blue pad and the gripper is at the red cube"
+PUSH_WHOLE_BASELINE = "the red cube is far from the blue pad and the gripper is far from the red cube"
+PUSH_PROMPTS = {"task": (PUSH_GOAL, PUSH_BASELINE), "whole": (PUSH_WHOLE_GOAL, PUSH_WHOLE_BASELINE)}
 
 
 def parser(description: str) -> argparse.ArgumentParser:

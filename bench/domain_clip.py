@@ -35,6 +35,17 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   scenes, 8 of them, 2 with ``--quick``), as a share of a scripted success's reward: what a reinforcement
   learner on that prompt can settle for without pushing (0 is best). The best poses' frames are drawn side by
   side in ``domain_clip_still_arm.png`` beside the JSON;
+* ``gripper_top1_heldout``: can the model tell where the gripper is against the object (at, near, far from;
+  chance 1/3) on the held-out scenes, held-out paraphrases with the gripper clause after them
+  (:func:`agents.vlm.domain_eval.gripper_retrieval`); ``approach_spearman_whole_prompt``: the mean Spearman,
+  over the scripted pushes' steps before the cube moves, between the step and the reward of the push goal said
+  whole (``bench.clip_push --prompt whole``: "the red cube is on the blue pad and the gripper is at the red
+  cube" against both far), beside the plain task prompt's (``approach_spearman_task_prompt``, which says
+  nothing of the gripper); and ``still_arm_share_whole_prompt``, the still-arm share under that prompt
+  (a still gripper at the cube is the approach it is meant to pay: compare it with a push's share, 1);
+  ``gripper_probe_heldout``: a linear probe's held-out accuracy for the gripper's relation from the image
+  embedding (:func:`agents.vlm.domain_eval.gripper_probe`, on the shape probe's frames; its ``majority`` in
+  the details is what seeing nothing scores): what bounds ``gripper_top1_heldout``;
 * ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
 * ``checkpoint_mb``.
 """
@@ -52,14 +63,14 @@ from PIL import Image
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
 from agents.vlm.domain_data import EVAL_SEED_OFFSET, HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, progress_spearman, relation_ceiling, \
-    reward_by_distance, scripted_frames, shape_probe
+from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, gripper_probe, gripper_retrieval, \
+    progress_spearman, relation_ceiling, reward_by_distance, scripted_frames, shape_probe, shape_sets
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
 from agents.vlm.pose_data import pose_frames
 from agents.vlm.still_arm import still_arm_share
 from bench.clip_push import WORLD
-from bench.common import PUSH_BASELINE, PUSH_GOAL, RESULTS, finish, parser
+from bench.common import PUSH_BASELINE, PUSH_GOAL, PUSH_WHOLE_BASELINE, PUSH_WHOLE_GOAL, RESULTS, finish, parser
 
 STILL_ARM_SEEDS = EVAL_SEED_OFFSET + 50_000     # held-out scenes that no other measure here plays
 
@@ -130,12 +141,21 @@ def main(argv=None) -> dict:
     still = still_arm_share(embedder.embed_images, embedder.embed_texts,
                             range(STILL_ARM_SEEDS, STILL_ARM_SEEDS + (2 if args.quick else 8)), WORLD, PUSH_GOAL,
                             PUSH_BASELINE, population=16 if args.quick else 48, generations=3 if args.quick else 6)
+    grip = gripper_retrieval(embedder.embed_images, embedder.embed_texts, heldout, HELDOUT_TEMPLATES,
+                             rollouts["push"], seed=seed)
+    still_whole = still_arm_share(embedder.embed_images, embedder.embed_texts,
+                                  range(STILL_ARM_SEEDS, STILL_ARM_SEEDS + (2 if args.quick else 8)), WORLD,
+                                  PUSH_WHOLE_GOAL, PUSH_WHOLE_BASELINE, population=16 if args.quick else 48,
+                                  generations=3 if args.quick else 6)
+    still_whole.pop("best_frames")
     sheet = (args.out.with_name(f"{args.out.stem}_still_arm.png") if args.out else
              (RESULTS / "quick" if args.quick else RESULTS) / "domain_clip_still_arm.png")
     sheet.parent.mkdir(parents=True, exist_ok=True)
     strip = Image.fromarray(np.concatenate(still.pop("best_frames"), axis=1))
     strip.resize((2 * strip.width, 2 * strip.height), Image.NEAREST).save(sheet)     # 96 px frames, shown at 2x
-    probe = shape_probe(embedder.embed_images, 60 if args.quick else 300, 30 if args.quick else 150, seed)
+    sets = shape_sets(60 if args.quick else 300, 30 if args.quick else 150, seed)
+    probe = shape_probe(embedder.embed_images, seed=seed, sets=sets)
+    grip_probe = gripper_probe(embedder.embed_images, *sets, seed=seed)
     seconds = 1.0 if args.quick else 3.0
     headline = {
         "caption_top1_heldout": round(scenes["top1"], 3),
@@ -149,7 +169,12 @@ def main(argv=None) -> dict:
         "arm_gain": round(hover["arm_gain"], 3),
         "occlusion_gain": round(occlusion["occlusion_gain"], 3),
         "still_arm_share": round(still["still_arm_share"], 3),
+        "gripper_top1_heldout": round(grip["top1"], 3),
+        "approach_spearman_whole_prompt": round(grip["approach_spearman"], 3),
+        "approach_spearman_task_prompt": round(grip["approach_spearman_task_prompt"], 3),
+        "still_arm_share_whole_prompt": round(still_whole["still_arm_share"], 3),
         "shape_probe_heldout": round(probe["heldout_acc"], 3),
+        "gripper_probe_heldout": round(grip_probe["heldout_acc"], 3),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
         "checkpoint_mb": round(args.checkpoint.stat().st_size / 2**20, 2),
@@ -159,8 +184,9 @@ def main(argv=None) -> dict:
                "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
                "word_probe": word_probe, "pose_word_probe": pose_word_probe, "push_reward_by_distance": by_distance,
                "progress_spearman": progress, "relation_ceiling": ceiling,
-               "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still,
-               "still_arm_sheet": sheet.name, "shape_probe": probe, "model": embedder.name,
+               "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still, "gripper": grip,
+               "still_arm_whole_prompt": still_whole,
+               "still_arm_sheet": sheet.name, "shape_probe": probe, "gripper_probe": grip_probe, "model": embedder.name,
                "checkpoint": args.checkpoint.name,
                "k_negatives": 4, "rollout_episodes_per_task": episodes}
     finish("domain_clip", details, headline, args.out)

@@ -26,6 +26,21 @@ far from  farther than 15 cm
 
 ``lifted`` (held by both fingers and at least 3 cm above the table) turns the phrase into "lifted above",
 "lifted near" or "lifted far from".
+
+A manipulation caption may also say where the gripper is, against object 0 (``Facts.gripper``, one of
+:data:`GRIPPER_RELATIONS`; :func:`gripper_relation` maps a distance to it), as a clause after the description:
+"the red cube is far from the blue pad and the gripper is at the red cube". The scene-state readers always
+record it; training states it in a share of captions (``--gripper``), and a caption without the clause says
+nothing about the gripper. It lets one prompt describe the whole goal state of a push, the gripper at the cube
+that it has just pushed onto the pad, so the reward also pays the approach to the cube.
+
+========  ==================================================================
+gripper   meaning (3-D distance from the gripper's centre to object 0's)
+========  ==================================================================
+at        within 6 cm: touching, pushing or holding it
+near      within 18 cm, not at it
+far from  farther than 18 cm
+========  ==================================================================
 """
 
 from __future__ import annotations
@@ -33,6 +48,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 RELATIONS = ("on", "next to", "far from")
+GRIPPER_RELATIONS = ("at", "near", "far from")
+GRIPPER_AT, GRIPPER_NEAR = 0.06, 0.18      # m: the limits of "at" and "near" (see the table above)
+GRIPPER_CLAUSE = "{text} and the gripper is {grip} the {obj}"
 LIFTED_PHRASE = {"on": "lifted above", "next to": "lifted near", "far from": "lifted far from"}
 
 TRAIN_TEMPLATES = (
@@ -90,8 +108,8 @@ FACT_WORDS = frozenset("""
     color cube cubes cylinder cylinders sphere spheres ball balls box block blocks square circle round cone pad
     pads on onto off next to far from near above below under over beside behind between inside outside into in
     top atop left right front back away close beneath underneath upon across along around
-    against toward towards nearby adjacent lifted lift held holding gripper not no never none nothing without
-    nor one two three robot humanoid standing stand kneeling kneel arms arm raised seated sitting meditating lotus
+    against toward towards nearby adjacent lifted lift held holding gripper at not no never none nothing without nor
+    one two three robot humanoid standing stand kneeling kneel arms arm raised seated sitting meditating lotus
     position practicing gymnastics side splits lying ground up down both
     """.split()) | HELDOUT_WORDS
 FILLER_PREFIXES = ("a photo of", "an image of", "a picture showing", "a render of", "a scene where", "we see",
@@ -160,18 +178,31 @@ class Facts:
     relation: str = ""       # one of RELATIONS
     lifted: bool = False
     pose: str = ""           # one of POSE_PHRASES
+    gripper: str = ""        # one of GRIPPER_RELATIONS (the gripper against obj), or "" for unsaid
 
     @property
     def is_pose(self) -> bool:
         return bool(self.pose)
 
 
+def gripper_relation(distance: float) -> str:
+    """The :data:`GRIPPER_RELATIONS` word for a gripper ``distance`` (m) from the object."""
+    return "at" if distance < GRIPPER_AT else ("near" if distance < GRIPPER_NEAR else "far from")
+
+
 def caption(facts: Facts, template: str) -> str:
-    """The caption of ``facts`` in ``template`` (a manipulation or pose template)."""
+    """The caption of ``facts`` in ``template`` (a manipulation or pose template); a stated ``gripper``
+    adds :data:`GRIPPER_CLAUSE` after it."""
     if facts.is_pose:
         return template.format(pose=POSE_PHRASES[facts.pose])
     rel = LIFTED_PHRASE[facts.relation] if facts.lifted else facts.relation
-    return template.format(obj=facts.obj, rel=rel, ref=facts.ref)
+    text = template.format(obj=facts.obj, rel=rel, ref=facts.ref)
+    return GRIPPER_CLAUSE.format(text=text, grip=facts.gripper, obj=facts.obj) if facts.gripper else text
+
+
+def unsaid_gripper(facts: Facts) -> Facts:
+    """``facts`` without the gripper clause (what every caption said before ``--gripper``)."""
+    return replace(facts, gripper="") if facts.gripper else facts
 
 
 def _swap_colour(name: str, colours: list[str]) -> list[str]:
@@ -180,9 +211,11 @@ def _swap_colour(name: str, colours: list[str]) -> list[str]:
 
 
 def negative_kind(facts: Facts, negative: Facts) -> str:
-    """Which fact ``negative`` changes: relation, lifted, pose, ref_colour, shape or obj_colour."""
+    """Which fact ``negative`` changes: relation, lifted, pose, gripper, ref_colour, shape or obj_colour."""
     if negative.pose != facts.pose:
         return "pose"
+    if negative.gripper != facts.gripper:
+        return "gripper"
     if negative.relation != facts.relation:
         return "relation"
     if negative.lifted != facts.lifted:
@@ -206,6 +239,8 @@ def distractors(facts: Facts, colours: list[str], shapes: list[str], present: tu
         return [replace(facts, pose=p) for p in POSE_PHRASES if p != facts.pose]
     out = [replace(facts, relation=r) for r in RELATIONS if r != facts.relation]
     out.append(replace(facts, lifted=not facts.lifted))
+    if facts.gripper:       # the gripper clause is said: its other relations are negatives too
+        out += [replace(facts, gripper=g) for g in GRIPPER_RELATIONS if g != facts.gripper]
     ref_colour = facts.ref.split(" ", 1)[0]
     obj_colour = facts.obj.split(" ", 1)[0]
     out += [replace(facts, obj=o) for o in _swap_colour(facts.obj, [c for c in colours if c != ref_colour])]

@@ -21,7 +21,7 @@ import numpy as np
 
 import worlds
 from agents.scripted import ScriptedController
-from agents.vlm.captions import Facts
+from agents.vlm.captions import Facts, gripper_relation
 from worlds.manipulation import HALF, PAD_RADIUS, WORKSPACE_HIGH, WORKSPACE_LOW
 
 CAMERA = "workspace"
@@ -92,11 +92,14 @@ def _references(env) -> list[tuple[str, np.ndarray, bool]]:
 
 
 def relation_facts(env) -> Facts:
-    """The facts of the current manipulation state: object 0 against pad 0 (or object 1 when stacking)."""
+    """The facts of the current manipulation state: object 0 against pad 0 (or object 1 when stacking), and
+    the gripper against object 0 (recorded always, said in a caption only when training chooses to)."""
     u = env.unwrapped
     name, ref, stacked = _references(env)[0]
     lifted = bool(u.is_grasped(0) and u.object_position(0)[2] - HALF > 0.03)
-    return Facts(obj=u.describe().objects[0], ref=name, relation=_relation(env, ref, stacked), lifted=lifted)
+    grip = gripper_relation(float(np.linalg.norm(u.tcp_position() - u.object_position(0))))
+    return Facts(obj=u.describe().objects[0], ref=name, relation=_relation(env, ref, stacked), lifted=lifted,
+                 gripper=grip)
 
 
 def other_relations(env) -> dict[str, str]:

@@ -18,6 +18,7 @@
 * :func:`shape_probe`: is the object's shape in the image embedding at all? A logistic regression from the
   embedding to "cube or cylinder", fitted on one-object scenes of the training range and scored on held-out
   ones. Near chance, no caption or prompt can name the shape, and the fix is in the image tower, not the text.
+* :func:`gripper_probe`: the same question for where the gripper is against the object (at, near, far from).
 * :func:`arm_hover`: can the arm alone earn the reward? Held-out push scenes where an
   :class:`~agents.vlm.domain_data.ArmWander` arm hovers over the pad and roams while the cube stays far from
   it, against scripted pushes that end with the cube on the pad: the share of the reward of success that
@@ -34,7 +35,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from agents.vlm.captions import Facts, caption, distractors, negative_kind
+from agents.vlm.captions import GRIPPER_RELATIONS, Facts, caption, distractors, negative_kind, unsaid_gripper
 from agents.vlm.domain_data import PAD_THRESHOLDS, FrameSet, manipulation_frames
 from worlds.manipulation import COLORS, SHAPES
 
@@ -79,6 +80,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     kinds: list[list[str]] = []
     used: list[str] = []
     for i, (facts, present) in enumerate(zip(frames.facts, frames.present)):
+        facts = unsaid_gripper(facts)
         negatives = distractors(facts, colours, shapes, present, frames.relations_of(i))
         chosen = [negatives[j] for j in rng.choice(len(negatives), size=min(k, len(negatives)), replace=False)]
         template = templates[rng.integers(len(templates))]
@@ -191,21 +193,80 @@ def _bootstrap_episodes(by_task: dict[str, tuple[np.ndarray, FrameSet]], seed: i
     return [round(float(np.percentile(stats, 2.5)), 4), round(float(np.percentile(stats, 97.5)), 4)]
 
 
-def _task_rewards(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet) -> dict[str, np.ndarray]:
-    """Each frame's reward for its own task prompt ("on" against the baseline "far from"), up to a constant.
+def whole_goal_prompts(obj: str, ref: str) -> tuple[str, str]:
+    """The push prompt that also says where the gripper is: the goal state (the object on the reference, the
+    gripper at the object that it has just pushed there) against the start state (both far)."""
+    return (caption(Facts(obj=obj, ref=ref, relation="on", gripper="at"), GOAL_TEMPLATE),
+            caption(Facts(obj=obj, ref=ref, relation="far from", gripper="far from"), GOAL_TEMPLATE))
+
+
+def _task_rewards(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet,
+                  whole: bool = False) -> dict[str, np.ndarray]:
+    """Each frame's reward for its own task prompt ("on" against the baseline "far from"; with ``whole``,
+    :func:`whole_goal_prompts`), up to a constant.
 
     ``alpha0``: cosine with the goal prompt. ``alpha1``: VLM-RM's projection onto the baseline-to-goal
     direction, which (up to a per-scene constant) is the image's coordinate along that direction.
     """
     img = embed_images(frames.images)
-    goals = [caption(Facts(obj=f.obj, ref=f.ref, relation="on"), GOAL_TEMPLATE) for f in frames.facts]
-    bases = [caption(Facts(obj=f.obj, ref=f.ref, relation="far from"), GOAL_TEMPLATE) for f in frames.facts]
+    if whole:
+        goals, bases = map(list, zip(*[whole_goal_prompts(f.obj, f.ref) for f in frames.facts]))
+    else:
+        goals = [caption(Facts(obj=f.obj, ref=f.ref, relation="on"), GOAL_TEMPLATE) for f in frames.facts]
+        bases = [caption(Facts(obj=f.obj, ref=f.ref, relation="far from"), GOAL_TEMPLATE) for f in frames.facts]
     unique = sorted(set(goals) | set(bases))
     txt = embed_texts(unique)
     index = {g: i for i, g in enumerate(unique)}
     g, b = txt[[index[x] for x in goals]], txt[[index[x] for x in bases]]
     return {"alpha0": np.einsum("nd,nd->n", img, g),
             "alpha1": np.einsum("nd,nd->n", img - g, (g - b) / np.linalg.norm(g - b, axis=1, keepdims=True))}
+
+
+def gripper_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet,
+                      templates: Sequence[str], scripted: FrameSet | None = None, seed: int = 0) -> dict:
+    """Can the model tell where the gripper is, and does the whole-goal prompt pay the approach?
+
+    ``top1``: over the table frames of ``frames`` (each in one of ``templates``, drawn at random), how often the
+    caption with the true gripper clause outscores both captions that differ only in the gripper's relation
+    (chance 1/3); ``by_gripper`` splits it by the true relation.
+    With ``scripted`` (noiseless scripted pushes, :func:`scripted_frames`): ``approach_spearman``, the mean
+    over episodes of the Spearman between the alpha-1 reward of :func:`whole_goal_prompts` and the step, over
+    the steps before the cube first moves (the scripted arm closes in on the cube all that time); the same
+    for the plain task prompt (``approach_spearman_task_prompt``, which says nothing of the gripper); and
+    ``whole_prompt_progress_spearman``, the pooled Spearman of the whole-goal reward with the cube's progress.
+    """
+    rng = np.random.default_rng(seed)
+    rows = [i for i, f in enumerate(frames.facts) if f.gripper]
+    img = embed_images(frames.images[rows])
+    candidates = []
+    for i in rows:
+        template = templates[rng.integers(len(templates))]
+        f = frames.facts[i]
+        candidates.append([caption(Facts(obj=f.obj, ref=f.ref, relation=f.relation, lifted=f.lifted, gripper=g),
+                                   template) for g in (f.gripper, *[g for g in GRIPPER_RELATIONS if g != f.gripper])])
+    unique = sorted({c for cands in candidates for c in cands})
+    index = {c: k for k, c in enumerate(unique)}
+    txt = embed_texts(unique)
+    correct = np.array([(lambda s: s[0] > s[1:].max())(txt[[index[c] for c in cands]] @ img[k])
+                        for k, cands in enumerate(candidates)])
+    truth = np.array([frames.facts[i].gripper for i in rows])
+    out: dict = {"top1": float(correct.mean()), "n": int(len(correct)),
+                 "by_gripper": {g: round(float(correct[truth == g].mean()), 4) for g in GRIPPER_RELATIONS
+                                if (truth == g).any()}}
+    if scripted is not None:
+        whole = _task_rewards(embed_images, embed_texts, scripted, whole=True)["alpha1"]
+        plain = _task_rewards(embed_images, embed_texts, scripted)["alpha1"]
+        for name, reward in (("approach_spearman", whole), ("approach_spearman_task_prompt", plain)):
+            per_episode = []
+            for e in np.unique(scripted.episode):
+                steps = np.flatnonzero(scripted.episode == e)
+                before = steps[:np.argmax(scripted.progress[steps] > 0)] if (scripted.progress[steps] > 0).any() \
+                    else steps
+                if len(before) > 2:
+                    per_episode.append(spearman(reward[before], np.arange(len(before), dtype=float)))
+            out[name] = float(np.mean(per_episode)) if per_episode else float("nan")
+        out["whole_prompt_progress_spearman"] = spearman(whole, scripted.progress)
+    return out
 
 
 DISTANCE_BANDS_CM = (0, 3, 6, 10, 15, 20, 25, 30, 40)
@@ -305,7 +366,7 @@ def is_cube(frames: FrameSet) -> np.ndarray:
 
 
 def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 150, seed: int = 0,
-                every: int = 6, steps: int = 1500) -> dict:
+                every: int = 6, steps: int = 1500, sets: tuple[FrameSet, FrameSet] | None = None) -> dict:
     """Linear-probe accuracy of object shape (cube or cylinder) from the image embedding.
 
     One-object push and pick-and-place episodes (scripted, noisy, as the training data is played): ``n_train``
@@ -313,10 +374,11 @@ def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 
     steps), ``n_heldout`` held-out ones to score it. Returns ``{"train_acc", "heldout_acc", "majority",
     "n_train", "n_heldout"}``; ``majority`` is the held-out share of the commoner shape (what a probe that
     sees nothing scores). With one object in view nothing else in the frame can stand for its shape.
+    ``sets``: the (fit, held-out) frames of :func:`shape_sets` already rendered.
     """
     import torch
 
-    fit, test = shape_sets(n_train, n_heldout, seed, every)
+    fit, test = sets if sets is not None else shape_sets(n_train, n_heldout, seed, every)
 
     def data(frames: FrameSet):
         x = torch.as_tensor(embed_images(frames.images), dtype=torch.float32)
@@ -338,3 +400,34 @@ def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 
     share = float(yt.mean())
     return {"train_acc": round(train_acc, 4), "heldout_acc": round(heldout_acc, 4),
             "majority": round(max(share, 1 - share), 4), "n_train": len(fit), "n_heldout": len(test)}
+
+
+def gripper_probe(embed_images: EmbedImages, fit: FrameSet, test: FrameSet, seed: int = 0, steps: int = 1500) -> dict:
+    """Linear-probe accuracy of where the gripper is against object 0 (the three
+    :data:`~agents.vlm.captions.GRIPPER_RELATIONS`) from the image embedding: a multinomial logistic regression
+    (L2-regularised, full batch, Adam, ``steps`` steps) fitted on ``fit``'s table frames and scored on
+    ``test``'s (e.g. the two sets of :func:`shape_sets`). ``majority``: the held-out share of the commonest
+    relation. Near it, no caption or prompt can pay the approach to the object, whatever the training."""
+    import torch
+
+    def data(frames: FrameSet):
+        rows = [i for i, f in enumerate(frames.facts) if f.gripper]
+        x = torch.as_tensor(embed_images(frames.images[rows]), dtype=torch.float32)
+        return x, torch.tensor([GRIPPER_RELATIONS.index(frames.facts[i].gripper) for i in rows])
+
+    (x, y), (xt, yt) = data(fit), data(test)
+    gen = torch.Generator().manual_seed(seed)
+    w = (torch.randn(x.shape[1], len(GRIPPER_RELATIONS), generator=gen) * 0.01).requires_grad_()
+    b = torch.zeros(len(GRIPPER_RELATIONS), requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=1e-2)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ w + b, y) + 1e-4 * (w * w).sum()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        train_acc = float(((x @ w + b).argmax(1) == y).float().mean())
+        heldout_acc = float(((xt @ w + b).argmax(1) == yt).float().mean())
+    majority = float(torch.bincount(yt, minlength=len(GRIPPER_RELATIONS)).max()) / max(len(yt), 1)
+    return {"train_acc": round(train_acc, 4), "heldout_acc": round(heldout_acc, 4), "majority": round(majority, 4),
+            "n_train": int(len(y)), "n_heldout": int(len(yt))}

@@ -44,6 +44,11 @@ run 18 from run 17 with the same and ``--still-arm 120`` (:mod:`agents.vlm.still
 round searched for the poses the model pays most, their frames captioned from the true state), seed 270000;
 run 19 from run 17 with ``--wander 0.5 --occlude 0.8 --graded 1``, seed 290000. Run 17 is shipped (the still-arm
 share of ``bench.domain_clip`` fell from 0.58 to 0.27 at level captions); 16, 18 and 19 are not.
+Runs 20 and 21 (not shipped) teach where the gripper is (``--gripper``, the clause of
+:data:`~agents.vlm.captions.GRIPPER_CLAUSE`), so that one prompt can say a push's whole goal state
+(``bench.clip_push --prompt whole``): run 20 from run 17 with run 17's command and ``--gripper 0.5``, seed
+310000; run 21 from run 17 with ``--gripper 0.8 --graded 1 --rounds 2`` and a gripper negative for every said
+clause, seed 330000.
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
@@ -82,10 +87,10 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
-from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, TRAIN_TEMPLATES, \
-    caption, decorate, distractors, draw_decoration, filler_words, negative_kind
+from agents.vlm.captions import GRIPPER_RELATIONS, HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, \
+    TRAIN_TEMPLATES, caption, decorate, distractors, draw_decoration, filler_words, negative_kind, unsaid_gripper
 from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
-from agents.vlm.domain_eval import arm_hover, caption_retrieval, progress_spearman
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retrieval, progress_spearman, scripted_frames
 from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
 from agents.vlm.model_growth import grow_vision_blocks, vision_layers
 from agents.vlm.still_arm import still_arm_frames
@@ -149,6 +154,26 @@ def graded_rank_loss(score: torch.Tensor, distance: torch.Tensor, lifted: torch.
     return F.softplus(score[None, :] - score[:, None])[closer].mean()
 
 
+GRIPPER_CODE = {"": 0, **{g: k + 1 for k, g in enumerate(GRIPPER_RELATIONS)}}
+GRIPPER_WORD = {k: g for g, k in GRIPPER_CODE.items()}
+
+
+def positives(image_labels: torch.Tensor, image_where: torch.Tensor, text_labels: torch.Tensor,
+              text_where: torch.Tensor) -> torch.Tensor:
+    """(images, texts) float matrix, 1 where a text is true of an image: the same facts (labels of the facts
+    without the gripper), and either no word on the gripper (code 0) or the gripper's true relation."""
+    return ((image_labels[:, None] == text_labels[None, :])
+            & ((text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None]))).float()
+
+
+def say_gripper(facts, code: int, share: float, rng):
+    """``facts`` with the gripper's relation (``code`` of :data:`GRIPPER_CODE`) said, for a ``share`` of the
+    frames that have one; draws nothing when ``share`` is 0, so runs before ``--gripper`` keep their stream."""
+    if share and code and rng.random() < share:
+        return replace(facts, gripper=GRIPPER_WORD[code])
+    return facts
+
+
 def graded_term(model, tokens: Callable[[list[str]], torch.Tensor], data: FrameSet, batch: list[int],
                  chosen: list[str], decorations: list, img: torch.Tensor) -> torch.Tensor:
     """:func:`graded_rank_loss` over the frames of a batch whose reference is a pad (``data.ref_distance``
@@ -206,8 +231,11 @@ def evaluate(emb: Embedders, heldout: FrameSet, heldout_poses: FrameSet | None, 
             emb.images, emb.texts, heldout_poses, POSE_HELDOUT_TEMPLATES, k=4, seed=seed + 3)
         result["retrieval_poses_train_templates"] = caption_retrieval(
             emb.images, emb.texts, heldout_poses, POSE_TRAIN_TEMPLATES, k=4, seed=seed + 4)
-    result["progress_spearman"] = progress_spearman(emb.images, emb.texts, seed=seed)
-    result["arm_hover"] = arm_hover(emb.images, emb.texts, seed=seed)
+    pushes = scripted_frames("push", 12, seed)
+    result["progress_spearman"] = progress_spearman(emb.images, emb.texts, seed=seed,
+                                                    frames_by_task={"push": pushes})
+    result["arm_hover"] = arm_hover(emb.images, emb.texts, seed=seed, scripted=pushes)
+    result["gripper"] = gripper_retrieval(emb.images, emb.texts, heldout, TRAIN_TEMPLATES, pushes, seed=seed + 5)
     return result
 
 
@@ -283,7 +311,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
-          graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, log=print) -> dict:
+          graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -305,6 +333,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     ``still_arm``: push scenes per round on which the model as it stands at the round's start is searched for
     the still arm poses it pays most (:func:`~agents.vlm.still_arm.still_arm_frames`); every other candidate
     frame of those searches joins the round's data, captioned from the true state.
+    ``gripper``: the share of table captions that also say where the gripper is against the object (the
+    :data:`~agents.vlm.captions.GRIPPER_CLAUSE`); those captions bring gripper-relation hard negatives too. A
+    caption that does not say it is a positive for every frame whose other facts it states, wherever the
+    gripper is.
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -338,21 +370,25 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
 
     colours, shapes = list(COLORS), list(SHAPES)
 
-    def draw_negatives(data: FrameSet, i: int, rng) -> list:
-        """``hard_negatives`` captions' facts for frame ``i``, each changing a different kind of fact (relation,
-        lifted, object colour, shape, reference colour) when it can: drawn uniformly over the options, the
-        rare kinds (shape, lifted) would hardly ever be trained."""
+    def draw_negatives(facts, data: FrameSet, i: int, rng) -> list:
+        """``hard_negatives`` captions' facts for frame ``i`` whose caption states ``facts``, each changing a
+        different kind of fact (relation, lifted, object colour, shape, reference colour, gripper) when it can:
+        drawn uniformly over the options, the rare kinds (shape, lifted) would hardly ever be trained."""
         # Never a caption that names the held-out object: a text seen only as a negative is learnt as "never
         # true", which is the opposite of holding it out (it had pushed the held-out object's top-1 down).
-        options = [f for f in distractors(data.facts[i], colours, shapes, data.present[i], data.relations_of(i))
+        options = [f for f in distractors(facts, colours, shapes, data.present[i], data.relations_of(i))
                    if HELDOUT_OBJECT not in (f.obj, f.ref)]
         by_kind: dict[str, list] = {}
         for f in options:
-            by_kind.setdefault(negative_kind(data.facts[i], f), []).append(f)
+            by_kind.setdefault(negative_kind(facts, f), []).append(f)
         kinds = list(by_kind)
-        out = [by_kind[kinds[j]][rng.integers(len(by_kind[kinds[j]]))]
-               for j in rng.permutation(len(kinds))[:hard_negatives]]
-        rest = [f for f in options if f not in out] or options or [data.facts[i]]
+        order = rng.permutation(len(kinds))
+        if facts.gripper and "gripper" in by_kind:
+            # A said clause always meets one of its own negatives: drawn as one kind among six, the gripper's
+            # relation went untrained in run 20 (held-out top-1 0.32, chance 1/3).
+            order = [kinds.index("gripper"), *[j for j in order if kinds[j] != "gripper"]]
+        out = [by_kind[kinds[j]][rng.integers(len(by_kind[kinds[j]]))] for j in order[:hard_negatives]]
+        rest = [f for f in options if f not in out] or options or [facts]
         while len(out) < hard_negatives:        # fewer kinds than asked (poses: one kind): other options
             out.append(rest[rng.integers(len(rest))])
         return out
@@ -382,6 +418,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                                                  seed + (1000 * round_index + 900) * CHUNK_SEED_STRIDE))
         train_frames += len(data)
         log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
+        # Where the gripper is, kept aside: a caption says it only when drawn (``gripper``), and the labels
+        # are the facts without it, as every run before --gripper had them.
+        where = np.array([GRIPPER_CODE[f.gripper] for f in data.facts])
+        data.facts = [unsaid_gripper(f) for f in data.facts]
         labels = torch.tensor([fact_id(f) for f in data.facts])
         templates = [POSE_TRAIN_TEMPLATES if f.is_pose else TRAIN_TEMPLATES for f in data.facts]
         steps_per_epoch = math.ceil(len(data) / batch_size)
@@ -399,19 +439,22 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 # Not drawn at all without --decorate or --arm-phrases, so older runs keep their random stream.
                 decorations = [draw_decoration(rng, words, decorate_p, arm_p, data.facts[i].is_pose)
                                for i in idx.tolist()] if decorate_p or arm_p else [("", "")] * len(chosen)
-                texts = [decorate(caption(data.facts[i], t), d) for i, t, d in zip(idx.tolist(), chosen, decorations)]
+                said = [say_gripper(data.facts[i], where[i], gripper, rng) for i in idx.tolist()]
+                texts = [decorate(caption(f, t), d) for f, t, d in zip(said, chosen, decorations)]
                 # Hard negatives: the image's caption with exactly one fact changed (NegCLIP-style), so the
                 # model must learn relations and bindings, not only which colours are in the picture. They
                 # share the image's template and decoration: only the changed fact tells them apart.
-                negatives = [f for i in idx.tolist() for f in draw_negatives(data, i, rng)]
+                negatives = [f for i, s in zip(idx.tolist(), said) for f in draw_negatives(s, data, i, rng)]
                 texts += [decorate(caption(f, t), d) for f, (t, d) in
                           zip(negatives, [(c, d) for c, d in zip(chosen, decorations) for _ in range(hard_negatives)])]
-                text_labels = torch.cat([labels[idx], torch.tensor([fact_id(f) for f in negatives])])
+                text_facts = said + negatives
+                text_labels = torch.tensor([fact_id(unsaid_gripper(f)) for f in text_facts])
+                text_where = torch.tensor([GRIPPER_CODE[f.gripper] for f in text_facts])
                 x = augment(to_tensor(data.images[idx.numpy()]), gen, flip=flip).to(device)
                 img = F.normalize(model.encode_image(x), dim=-1)
                 txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
                 logits = model.logit_scale.exp() * img @ txt.T       # (B, B * (1 + hard_negatives))
-                same = (labels[idx][:, None] == text_labels[None, :]).float().to(device)
+                same = positives(labels[idx], torch.as_tensor(where[idx.numpy()]), text_labels, text_where).to(device)
                 n = len(idx)
                 loss = 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
                               + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True)
@@ -431,6 +474,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             model.eval()
             emb = Embedders(model, tokenizer, device)
             check = caption_retrieval(emb.images, emb.texts, check_set, HELDOUT_TEMPLATES, seed=seed)
+            if gripper:
+                grip = gripper_retrieval(emb.images, emb.texts, check_set, HELDOUT_TEMPLATES, seed=seed)
+                check["by_negative_kind"]["gripper_top1"] = round(grip["top1"], 4)
             model.train()
             ranked = f" (rank loss {np.mean(rank_losses):.3f})" if rank_losses else ""
             log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}{ranked}, "
@@ -451,7 +497,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
                    "policy_episodes": policy_episodes if policies else 0, "graded": graded, "occlude": occlude,
-                   "still_arm": still_arm,
+                   "still_arm": still_arm, "gripper": gripper,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -504,6 +550,9 @@ def main(argv=None) -> None:
     p.add_argument("--still-arm", type=int, default=0,
                    help="push scenes per round searched for the still arm poses the model overpays; their frames "
                         "join the round's data, captioned from the true state (~3 s a scene)")
+    p.add_argument("--gripper", type=float, default=0.0,
+                   help="share of table captions that also say where the gripper is against the object ('... and "
+                        "the gripper is at the red cube'), so one prompt can describe a push's whole goal state")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -519,7 +568,7 @@ def main(argv=None) -> None:
         p.error(f"--model {a.model!r} is not a studio model; choose one of {studio_models()}")
     if not 0.0 <= a.graded <= 100.0:       # also catches NaN
         p.error(f"--graded {a.graded} is a loss weight: give a number from 0 (off) to 100 (1 is a good start)")
-    for name in ("wander", "decorate", "arm_phrases", "occlude"):
+    for name in ("wander", "decorate", "arm_phrases", "occlude", "gripper"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
             p.error(f"--{name.replace('_', '-')} {value} is a share of episodes, captions or targets: give a number "
@@ -534,13 +583,13 @@ def main(argv=None) -> None:
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
               wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
               policy_episodes=min(a.policy_episodes, 6),
-              model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2))
+              model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
-              occlude=a.occlude, still_arm=a.still_arm)
+              occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper)
 
 
 if __name__ == "__main__":
