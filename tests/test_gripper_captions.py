@@ -15,7 +15,7 @@ from agents.vlm.captions import GRIPPER_RELATIONS, HELDOUT_TEMPLATES, TRAIN_TEMP
     gripper_relation, negative_kind, unsaid_gripper
 from agents.vlm.domain_data import FrameSet, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, gripper_probe, gripper_retrieval, whole_goal_prompts
-from agents.vlm.train_domain_clip import GRIPPER_CODE, positives, say_gripper
+from agents.vlm.train_domain_clip import GRIPPER_CODE, draw_negatives, positives, say_gripper
 from worlds.manipulation import COLORS, SHAPES
 
 FAR = Facts(obj="red cube", ref="blue pad", relation="far from")
@@ -75,6 +75,20 @@ def test_the_clause_is_said_for_the_drawn_share_and_never_for_a_pose():
     assert {f.gripper for f in said} == {"", "near"}
     pose = Facts(pose="kneeling")
     assert say_gripper(pose, GRIPPER_CODE[""], 1.0, rng) == pose
+    assert say_gripper(pose, GRIPPER_CODE["at"], 1.0, rng) == pose      # a humanoid frame has no gripper to say
+
+
+def test_a_said_clause_always_meets_its_own_negative_only_when_asked():
+    said = replace(FAR, gripper="near")
+    rng = np.random.default_rng(0)
+    forced = [draw_negatives(said, ("red cube",), {}, 3, rng, gripper_negative=True) for _ in range(200)]
+    assert all(sum(negative_kind(said, n) == "gripper" for n in negs) == 1 for negs in forced)
+    assert all(len({negative_kind(said, n) for n in negs}) == 3 for negs in forced)     # three kinds, as before
+    drawn = [draw_negatives(said, ("red cube",), {}, 3, rng) for _ in range(200)]
+    share = np.mean([any(negative_kind(said, n) == "gripper" for n in negs) for negs in drawn])
+    assert 0.3 < share < 0.7            # one kind of six, three drawn: about half the time
+    unsaid = [draw_negatives(FAR, ("red cube",), {}, 3, rng, gripper_negative=True) for _ in range(50)]
+    assert not any(n.gripper for negs in unsaid for n in negs)      # no clause said, none in its negatives
 
 
 def _frames(facts: list[Facts]) -> FrameSet:

@@ -7,7 +7,11 @@
   ``relation_by_margin`` splits the pairwise relation wins (pads only) by how far the object is from the
   nearest place where its relation changes (6 cm: on / next to; 15 cm: next to / far from): a caption for an
   object 5 mm inside "next to" describes nearly the same picture as its "far from" negative, so those frames
-  bound what any model can reach on this metric.
+  bound what any model can reach on this metric. Its captions never say where the gripper is.
+* :func:`gripper_retrieval`: the gripper clause alone (:data:`~agents.vlm.captions.GRIPPER_CLAUSE`): the
+  caption saying where the gripper truly is against the same caption with each other relation (chance 1/3),
+  and whether the push goal said whole (:func:`whole_goal_prompts`: the cube on the pad and the gripper at the
+  cube, against both far) rises as a scripted arm approaches the cube.
 * :func:`progress_spearman`: scripted push and pick-and-place rollouts on held-out seeds; Spearman rank
   correlation between the CLIP reward for the task prompt ("the red cube is on the blue pad", baseline "the
   red cube is far from the blue pad", alpha 0 and 1) and true task progress (1 - object-to-goal distance /
@@ -72,7 +76,9 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
     of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
     (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``), and
-    relation wins per distance to the nearest relation threshold (``relation_by_margin``)."""
+    relation wins per distance to the nearest relation threshold (``relation_by_margin``). No caption here says
+    where the gripper is (a recorded ``Facts.gripper`` is dropped), so the figure means what it meant for the
+    models trained before the clause existed; :func:`gripper_retrieval` measures the clause."""
     rng = np.random.default_rng(seed)
     img = embed_images(frames.images)
     colours, shapes = list(COLORS), list(SHAPES)

@@ -47,8 +47,7 @@ share of ``bench.domain_clip`` fell from 0.58 to 0.27 at level captions); 16, 18
 Runs 20 and 21 (not shipped) teach where the gripper is (``--gripper``, the clause of
 :data:`~agents.vlm.captions.GRIPPER_CLAUSE`), so that one prompt can say a push's whole goal state
 (``bench.clip_push --prompt whole``): run 20 from run 17 with run 17's command and ``--gripper 0.5``, seed
-310000; run 21 from run 17 with ``--gripper 0.8 --graded 1 --rounds 2`` and a gripper negative for every said
-clause, seed 330000.
+310000; run 21 from run 17 with ``--gripper 0.8 --gripper-negative --graded 1 --rounds 2``, seed 330000.
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
@@ -169,9 +168,37 @@ def positives(image_labels: torch.Tensor, image_where: torch.Tensor, text_labels
 def say_gripper(facts, code: int, share: float, rng):
     """``facts`` with the gripper's relation (``code`` of :data:`GRIPPER_CODE`) said, for a ``share`` of the
     frames that have one; draws nothing when ``share`` is 0, so runs before ``--gripper`` keep their stream."""
-    if share and code and rng.random() < share:
+    if share and code and not facts.is_pose and rng.random() < share:
         return replace(facts, gripper=GRIPPER_WORD[code])
     return facts
+
+
+def draw_negatives(facts, present: tuple[str, ...], relations: dict[str, str], hard_negatives: int, rng,
+                   gripper_negative: bool = False) -> list:
+    """``hard_negatives`` captions' facts for a frame whose caption states ``facts`` (``present`` and
+    ``relations`` as :func:`~agents.vlm.captions.distractors` takes them), each changing a different kind of
+    fact (relation, lifted, object colour, shape, reference colour, gripper) when it can: drawn uniformly over
+    the kinds, since drawn uniformly over the options the rare kinds (shape, lifted) would hardly ever be
+    trained. With ``gripper_negative``, a caption that says the gripper clause always gets one negative that
+    changes only the clause, and ``hard_negatives - 1`` of other kinds (so with one hard negative, only that).
+    """
+    # Never a caption that names the held-out object: a text seen only as a negative is learnt as "never
+    # true", which is the opposite of holding it out (it had pushed the held-out object's top-1 down).
+    options = [f for f in distractors(facts, list(COLORS), list(SHAPES), present, relations)
+               if HELDOUT_OBJECT not in (f.obj, f.ref)]
+    by_kind: dict[str, list] = {}
+    for f in options:
+        by_kind.setdefault(negative_kind(facts, f), []).append(f)
+    kinds = list(by_kind)
+    order = rng.permutation(len(kinds))
+    if gripper_negative and facts.gripper and "gripper" in by_kind:
+        # Drawn as one kind among six, the gripper's relation went untrained in run 20 (0.35, chance 1/3).
+        order = [kinds.index("gripper"), *[j for j in order if kinds[j] != "gripper"]]
+    out = [by_kind[kinds[j]][rng.integers(len(by_kind[kinds[j]]))] for j in order[:hard_negatives]]
+    rest = [f for f in options if f not in out] or options or [facts]
+    while len(out) < hard_negatives:        # fewer kinds than asked (poses: one kind): other options
+        out.append(rest[rng.integers(len(rest))])
+    return out
 
 
 def graded_term(model, tokens: Callable[[list[str]], torch.Tensor], data: FrameSet, batch: list[int],
@@ -215,7 +242,9 @@ class Embedders:
 
 
 def evaluate(emb: Embedders, heldout: FrameSet, heldout_poses: FrameSet | None, seed: int) -> dict:
-    """Held-out caption retrieval (seen and held-out paraphrases), held-out object, progress correlation."""
+    """Held-out caption retrieval (seen and held-out paraphrases), held-out object, progress correlation, arm
+    gain, and the gripper clause (:func:`~agents.vlm.domain_eval.gripper_retrieval`, in the training
+    paraphrases; ``bench.domain_clip`` and the per-epoch check use the held-out ones)."""
     result = {
         "retrieval_heldout_scenes_train_templates": caption_retrieval(emb.images, emb.texts, heldout,
                                                                       TRAIN_TEMPLATES, seed=seed),
@@ -311,7 +340,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
-          graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0, log=print) -> dict:
+          graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
+          gripper_negative: bool = False, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -336,7 +366,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     ``gripper``: the share of table captions that also say where the gripper is against the object (the
     :data:`~agents.vlm.captions.GRIPPER_CLAUSE`); those captions bring gripper-relation hard negatives too. A
     caption that does not say it is a positive for every frame whose other facts it states, wherever the
-    gripper is.
+    gripper is. ``gripper_negative``: every said clause gets a negative that changes only it, in place of one
+    of the other kinds (:func:`draw_negatives`; with ``hard_negatives`` 1, a said caption meets no other kind).
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -367,31 +398,6 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
 
     def fact_id(f) -> int:
         return fact_ids.setdefault(f, len(fact_ids))
-
-    colours, shapes = list(COLORS), list(SHAPES)
-
-    def draw_negatives(facts, data: FrameSet, i: int, rng) -> list:
-        """``hard_negatives`` captions' facts for frame ``i`` whose caption states ``facts``, each changing a
-        different kind of fact (relation, lifted, object colour, shape, reference colour, gripper) when it can:
-        drawn uniformly over the options, the rare kinds (shape, lifted) would hardly ever be trained."""
-        # Never a caption that names the held-out object: a text seen only as a negative is learnt as "never
-        # true", which is the opposite of holding it out (it had pushed the held-out object's top-1 down).
-        options = [f for f in distractors(facts, colours, shapes, data.present[i], data.relations_of(i))
-                   if HELDOUT_OBJECT not in (f.obj, f.ref)]
-        by_kind: dict[str, list] = {}
-        for f in options:
-            by_kind.setdefault(negative_kind(facts, f), []).append(f)
-        kinds = list(by_kind)
-        order = rng.permutation(len(kinds))
-        if facts.gripper and "gripper" in by_kind:
-            # A said clause always meets one of its own negatives: drawn as one kind among six, the gripper's
-            # relation went untrained in run 20 (held-out top-1 0.32, chance 1/3).
-            order = [kinds.index("gripper"), *[j for j in order if kinds[j] != "gripper"]]
-        out = [by_kind[kinds[j]][rng.integers(len(by_kind[kinds[j]]))] for j in order[:hard_negatives]]
-        rest = [f for f in options if f not in out] or options or [facts]
-        while len(out) < hard_negatives:        # fewer kinds than asked (poses: one kind): other options
-            out.append(rest[rng.integers(len(rest))])
-        return out
 
     token_cache: dict[str, torch.Tensor] = {}
 
@@ -444,7 +450,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 # Hard negatives: the image's caption with exactly one fact changed (NegCLIP-style), so the
                 # model must learn relations and bindings, not only which colours are in the picture. They
                 # share the image's template and decoration: only the changed fact tells them apart.
-                negatives = [f for i, s in zip(idx.tolist(), said) for f in draw_negatives(s, data, i, rng)]
+                negatives = [f for i, s in zip(idx.tolist(), said)
+                             for f in draw_negatives(s, data.present[i], data.relations_of(i), hard_negatives, rng,
+                                                     gripper_negative)]
                 texts += [decorate(caption(f, t), d) for f, (t, d) in
                           zip(negatives, [(c, d) for c, d in zip(chosen, decorations) for _ in range(hard_negatives)])]
                 text_facts = said + negatives
@@ -474,13 +482,14 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             model.eval()
             emb = Embedders(model, tokenizer, device)
             check = caption_retrieval(emb.images, emb.texts, check_set, HELDOUT_TEMPLATES, seed=seed)
+            said = ""
             if gripper:
                 grip = gripper_retrieval(emb.images, emb.texts, check_set, HELDOUT_TEMPLATES, seed=seed)
-                check["by_negative_kind"]["gripper_top1"] = round(grip["top1"], 4)
+                said = f", gripper top-1 {grip['top1']:.3f}"
             model.train()
             ranked = f" (rank loss {np.mean(rank_losses):.3f})" if rank_losses else ""
             log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}{ranked}, "
-                f"held-out top-1 {check['top1']:.3f} {check['by_negative_kind']} ({time.time() - started:.0f} s)")
+                f"held-out top-1 {check['top1']:.3f} {check['by_negative_kind']}{said} ({time.time() - started:.0f} s)")
         del data
 
     model.eval()
@@ -497,7 +506,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
                    "policy_episodes": policy_episodes if policies else 0, "graded": graded, "occlude": occlude,
-                   "still_arm": still_arm, "gripper": gripper,
+                   "still_arm": still_arm, "gripper": gripper, "gripper_negative": gripper_negative,
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -553,6 +562,9 @@ def main(argv=None) -> None:
     p.add_argument("--gripper", type=float, default=0.0,
                    help="share of table captions that also say where the gripper is against the object ('... and "
                         "the gripper is at the red cube'), so one prompt can describe a push's whole goal state")
+    p.add_argument("--gripper-negative", action="store_true",
+                   help="with --gripper: every caption that says the clause gets a negative that changes only it, "
+                        "in place of one of the other kinds")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -583,13 +595,14 @@ def main(argv=None) -> None:
               every=a.every, hard_negatives=a.hard_negatives, flip=a.flip, rounds=a.rounds, workers=a.workers,
               wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
               policy_episodes=min(a.policy_episodes, 6),
-              model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper)
+              model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
+              gripper_negative=a.gripper_negative)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
-              occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper)
+              occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative)
 
 
 if __name__ == "__main__":
