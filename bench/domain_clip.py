@@ -34,7 +34,8 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   (:func:`agents.vlm.still_arm.still_arm_share`, a cross-entropy search over held arm poses on held-out
   scenes, 8 of them, 2 with ``--quick``), as a share of a scripted success's reward: what a reinforcement
   learner on that prompt can settle for without pushing (0 is best). The best poses' frames are drawn side by
-  side in ``domain_clip_still_arm.png`` beside the JSON;
+  side in ``domain_clip_still_arm.png`` beside the JSON; ``still_arm_share_median``, the median over the
+  scenes, which one scene with a tiny gap between start and success cannot drag as it drags the mean;
 * ``gripper_top1_heldout``: can the model tell where the gripper is against the object (at, near, far from;
   chance 1/3) on the held-out scenes, held-out paraphrases with the gripper clause after them
   (:func:`agents.vlm.domain_eval.gripper_retrieval`); ``approach_spearman_whole_prompt``: the mean Spearman,
@@ -169,6 +170,7 @@ def main(argv=None) -> dict:
         "arm_gain": round(hover["arm_gain"], 3),
         "occlusion_gain": round(occlusion["occlusion_gain"], 3),
         "still_arm_share": round(still["still_arm_share"], 3),
+        "still_arm_share_median": round(still["median"], 3),
         "gripper_top1_heldout": round(grip["top1"], 3),
         "approach_spearman_whole_prompt": round(grip["approach_spearman"], 3),
         "approach_spearman_task_prompt": round(grip["approach_spearman_task_prompt"], 3),

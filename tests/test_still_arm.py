@@ -80,6 +80,19 @@ def test_the_share_prices_the_best_pose_against_start_and_success(push):
     assert found.share == pytest.approx(0.5)
 
 
+def test_one_scene_with_a_tiny_gap_moves_the_mean_share_but_not_the_median(monkeypatch):
+    shares = iter([0.4, 0.5, 0.6, -5.0])
+
+    def rigged(env, seed, *args, **kwargs):        # best - start over success - start = the next share
+        return still_arm.SceneSearch(np.zeros(4), best_reward=next(shares), start_reward=0.0, success_reward=1.0,
+                                     frames=[np.zeros((2, 2, 3), np.uint8)], records=[], rewards=np.zeros(1))
+
+    monkeypatch.setattr(still_arm, "search_scene", rigged)
+    out = still_arm.still_arm_share(None, None, range(4))
+    assert out["still_arm_share"] == pytest.approx(-0.875) and out["median"] == pytest.approx(0.45)
+    assert out["shares"] == [0.4, 0.5, 0.6, -5.0]
+
+
 def test_training_frames_carry_the_true_state_of_each_candidate():
     rng = np.random.default_rng(1)
 
