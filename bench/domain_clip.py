@@ -71,7 +71,7 @@ from agents.vlm.model_configs import register
 from agents.vlm.pose_data import pose_frames
 from agents.vlm.still_arm import still_arm_share
 from bench.clip_push import WORLD
-from bench.common import PUSH_BASELINE, PUSH_GOAL, PUSH_WHOLE_BASELINE, PUSH_WHOLE_GOAL, RESULTS, finish, parser
+from bench.common import PUSH_PROMPTS, RESULTS, finish, parser
 
 STILL_ARM_SEEDS = EVAL_SEED_OFFSET + 50_000     # held-out scenes that no other measure here plays
 
@@ -139,15 +139,17 @@ def main(argv=None) -> dict:
     occlusion = arm_occlusion(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
     by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts, episodes, seed,
                                      frames=rollouts["push"])
-    still = still_arm_share(embedder.embed_images, embedder.embed_texts,
-                            range(STILL_ARM_SEEDS, STILL_ARM_SEEDS + (2 if args.quick else 8)), WORLD, PUSH_GOAL,
-                            PUSH_BASELINE, population=16 if args.quick else 48, generations=3 if args.quick else 6)
+
+    def still_arm(prompt: str) -> dict:      # the same held-out scenes and search for every prompt
+        return still_arm_share(embedder.embed_images, embedder.embed_texts,
+                               range(STILL_ARM_SEEDS, STILL_ARM_SEEDS + (2 if args.quick else 8)), WORLD,
+                               *PUSH_PROMPTS[prompt], population=16 if args.quick else 48,
+                               generations=3 if args.quick else 6)
+
+    still = still_arm("task")
     grip = gripper_retrieval(embedder.embed_images, embedder.embed_texts, heldout, HELDOUT_TEMPLATES,
                              rollouts["push"], seed=seed)
-    still_whole = still_arm_share(embedder.embed_images, embedder.embed_texts,
-                                  range(STILL_ARM_SEEDS, STILL_ARM_SEEDS + (2 if args.quick else 8)), WORLD,
-                                  PUSH_WHOLE_GOAL, PUSH_WHOLE_BASELINE, population=16 if args.quick else 48,
-                                  generations=3 if args.quick else 6)
+    still_whole = still_arm("whole")
     still_whole.pop("best_frames")
     sheet = (args.out.with_name(f"{args.out.stem}_still_arm.png") if args.out else
              (RESULTS / "quick" if args.quick else RESULTS) / "domain_clip_still_arm.png")

@@ -35,6 +35,7 @@ All take plain callables (frames -> embeddings, texts -> embeddings), so any mod
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -248,8 +249,8 @@ def gripper_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     for i in rows:
         template = templates[rng.integers(len(templates))]
         f = frames.facts[i]
-        candidates.append([caption(Facts(obj=f.obj, ref=f.ref, relation=f.relation, lifted=f.lifted, gripper=g),
-                                   template) for g in (f.gripper, *[g for g in GRIPPER_RELATIONS if g != f.gripper])])
+        candidates.append([caption(replace(f, gripper=g), template)
+                           for g in (f.gripper, *[g for g in GRIPPER_RELATIONS if g != f.gripper])])
     unique = sorted({c for cands in candidates for c in cands})
     index = {c: k for k, c in enumerate(unique)}
     txt = embed_texts(unique)
