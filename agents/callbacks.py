@@ -69,7 +69,8 @@ class TimeBudgetCallback(BaseCallback):
 @dataclass(frozen=True)
 class AppliedEdit:
     """What :meth:`LiveRewardCallback.apply` did: stack states before and after, the env steps done when it
-    took effect, and how many replay transitions were relabelled (``None``: not relabelled, see ``note``)."""
+    took effect, and how many replay transitions were relabelled, demonstrations included (``None``: not
+    relabelled, see ``note``)."""
 
     old: StackState
     new: StackState
@@ -89,17 +90,20 @@ class LiveRewardCallback(BaseCallback):
         rescore: re-score the current on-policy rollout when an edit lands mid-rollout.
         relabel: relabel the off-policy replay buffer on each edit.
         on_rescore: called with ``(steps, version, error)`` after each rollout re-scoring attempt.
+        demo_labels: the labels of the demonstrations in a :class:`agents.demos.DemoReplayBuffer` (from
+            :func:`agents.demos.play_for_stack`): an edit relabels them with the agent's own steps.
     """
 
     def __init__(self, stack: RewardStack, reward_env: VecRewardStack, embedder: Any = None, window: int = 4096,
                  rescore: bool = True, relabel: bool = True,
-                 on_rescore: Callable[[int, int, str], None] | None = None):
+                 on_rescore: Callable[[int, int, str], None] | None = None, demo_labels: ReplayLabels | None = None):
         super().__init__()
         self.stack, self.reward_env, self.embedder = stack, reward_env, embedder
         self.window, self.rescore, self.relabel = int(window), bool(rescore), bool(relabel)
         self.on_rescore = on_rescore
         self.log: TransitionLog | None = None
         self.labels: ReplayLabels | None = None
+        self.demo_labels = demo_labels
         self._sink = LatestEmbeddings()
         self._seen = 0
         self._rollout_first = 0
@@ -188,6 +192,12 @@ class LiveRewardCallback(BaseCallback):
                 self._pending_slot = int(replay.pos)
             except ValueError as exc:
                 note = str(exc)
+        demos = getattr(replay, "demos", None)
+        if demos is not None and self.demo_labels is not None and self.relabel:
+            try:
+                relabelled = (relabelled or 0) + self.demo_labels.relabel(demos, self.stack)
+            except ValueError as exc:
+                note = " ".join(filter(None, [note, f"demonstrations: {exc}"]))
         return AppliedEdit(old, self.stack.state, int(self.num_timesteps), relabelled, note)
 
 

@@ -52,7 +52,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMonitor, VecNormalize
 
 import worlds
+from agents.demos import DemoReplayBuffer, play_demos
 from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack, WorldTerm
+from agents.scripted import ScriptedController
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder, studio_embedder
 from bench.common import PUSH_PROMPTS, RESULTS, finish, parser
 
@@ -87,7 +89,23 @@ class VecStandardizeReward(VecEnvWrapper):
             self.seen.append(np.asarray(rewards, np.float64))
             every = np.concatenate(self.seen)
             self.mean, self.std = float(every.mean()), float(every.std()) if len(every) > 1 else 1.0
-        return obs, ((rewards - self.mean) / max(self.std, 1e-8)).astype(np.float32), dones, infos
+        return obs, self.standardize(rewards).astype(np.float32), dones, infos
+
+    def standardize(self, rewards):
+        """The affine map of the moment (frozen after the warm-up); works on arrays and tensors alike."""
+        return (rewards - self.mean) / max(self.std, 1e-8)
+
+
+class VecZeroReward(VecEnvWrapper):
+    """Every reward zero: the control for demonstrations (what a learner takes from them with nothing to prefer
+    them by)."""
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        return obs, np.zeros_like(rewards, dtype=np.float32), dones, infos
 
 
 class Budget(BaseCallback):
@@ -143,6 +161,8 @@ def make_venv(reward: str, algo: str, n_envs: int, seed: int, checkpoint: Path |
         term = ClipTerm([prompt[0]], [prompt[1]], embedder=embedder, alpha=ALPHA)
         extra = [(WorldTerm("reach"), reach_weight)] if reach_weight else []
         venv = VecRewardStack(venv, RewardStack([term, *extra], embedder=embedder))
+    elif reward == "zero":
+        venv = VecZeroReward(venv)
     venv = VecMonitor(venv)
     if algo == "ppo":
         return VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=0.98)
@@ -208,11 +228,15 @@ def _film(episodes: list[list[np.ndarray]], path) -> None:
 def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps: int | None = None,
           algo: str = "sac", report=None, follow=None, leader_done=None, save=None,
           checkpoint: Path | None = None, reach_weight: float = 0.0,
-          prompt: tuple[str, str] = (GOAL, BASELINE)) -> dict:
+          prompt: tuple[str, str] = (GOAL, BASELINE), demos: int = 0, demo_share: float = 0.5) -> dict:
     torch.manual_seed(seed)
+    shown = None
     if algo == "sac":
         venv = make_venv(reward, algo, SAC_ENVS, seed, checkpoint, reach_weight, prompt)
-        model = SAC("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **SAC_SETTINGS)
+        buffer = dict(replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs=dict(demo_share=demo_share))
+        model = SAC("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **SAC_SETTINGS, **(buffer if demos else {}))
+        if demos:
+            shown = show_demos(model, venv, demos)
     else:
         venv = make_venv(reward, algo, PPO_ENVS, seed, checkpoint, reach_weight, prompt)
         model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
@@ -230,7 +254,7 @@ def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps:
     last = curve[-200:, 2].mean() if len(curve) else 0.0
     scale = {"mean": round(venv.mean, 5), "std": round(venv.std, 5)} if isinstance(venv, VecStandardizeReward) else None
     venv.close()
-    return {"reward_standardisation": scale, **final,
+    return {"reward_standardisation": scale, **final, "demos": shown,
             "env_steps": int(model.num_timesteps),
             "wall_minutes": round(wall, 1), "steps_per_s": round(model.num_timesteps / (wall * 60), 1),
             "minutes_waiting_for_the_other_run": round(budget.waited / 60, 1),
@@ -238,7 +262,22 @@ def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps:
             "curve": curve.round(4).tolist()}
 
 
-def plot(results: dict, path, algo: str) -> None:
+def show_demos(model, venv, episodes: int) -> dict:
+    """Play ``episodes`` scripted pushes through the training env's reward (below the standardiser, whose
+    statistics the warm-up's random steps set, as without demonstrations) into ``model``'s demonstration buffer;
+    their rewards get the standardiser's map when they are sampled. Returns what was shown."""
+    start = time.time()
+    standardizer = venv if isinstance(venv, VecStandardizeReward) else None
+    played = play_demos(standardizer.venv if standardizer else venv, ScriptedController, episodes)
+    model.replay_buffer.add_demos(played)
+    if standardizer is not None:
+        model.replay_buffer.reward_transform = standardizer.standardize
+    return {"episodes": played.episodes, "steps": len(played), "success_rate": round(played.successes / played.episodes, 3),
+            "demo_share": model.replay_buffer.demo_share, "minutes": round((time.time() - start) / 60, 2),
+            "raw_reward_mean": round(float(played.rewards.mean()), 5)}
+
+
+def plot(results: dict, path, algo: str, reference: str = "dense") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -251,10 +290,14 @@ def plot(results: dict, path, algo: str) -> None:
             continue
         k = max(1, min(100, len(curve) // 10))
         smooth = np.convolve(curve[:, 2], np.ones(k) / k, mode="valid")
-        ax.plot(curve[k - 1:, 0], smooth, label=f"{name} (eval {res['success_rate']:.0%})")
+        label = "zero reward (control)" if name == "reference" and reference == "zero" else name
+        ax.plot(curve[k - 1:, 0], smooth, label=f"{label} (eval {res['success_rate']:.0%})")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("ground-truth success\n(training episodes, moving mean)")
-    ax.set_title(f"{algo.upper()} on push: one CLIP prompt vs the dense reference reward")
+    shown = results["clip"].get("demos")
+    against = "a zero reward" if reference == "zero" else "the dense reference reward"
+    ax.set_title(f"{algo.upper()} on push: one CLIP prompt vs {against}"
+                 + (f"\n(both from {shown['episodes']} scripted demonstrations)" if shown else ""))
     ax.set_ylim(-0.02, 1.02)
     ax.legend()
     fig.tight_layout()
@@ -263,25 +306,29 @@ def plot(results: dict, path, algo: str) -> None:
     plt.close(fig)
 
 
-def _reference_process(queue, minutes, seed, episodes, algo, follow, leader_done, save) -> None:
+def _reference_process(queue, reward, minutes, seed, episodes, algo, follow, leader_done, save, demos,
+                       demo_share) -> None:
     torch.set_num_threads(1)
-    queue.put(train("reference", minutes, seed, episodes, algo=algo, follow=follow, leader_done=leader_done,
-                    save=save))
+    queue.put(train(reward, minutes, seed, episodes, algo=algo, follow=follow, leader_done=leader_done,
+                    save=save, demos=demos, demo_share=demo_share))
 
 
 def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, checkpoint=None,
-                  reach_weight: float = 0.0, prompt: tuple[str, str] = (GOAL, BASELINE)) -> tuple[dict, dict]:
-    """The CLIP run here and the reference in a spawned process, in step (see :class:`Budget`)."""
+                  reach_weight: float = 0.0, prompt: tuple[str, str] = (GOAL, BASELINE), reference: str = "reference",
+                  demos: int = 0, demo_share: float = 0.5) -> tuple[dict, dict]:
+    """The CLIP run here and the reference (``reference``: "reference" for the dense reward, "zero") in a spawned
+    process, in step (see :class:`Budget`)."""
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     steps, leader_done, queue = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
     follower = ctx.Process(target=_reference_process,
-                           args=(queue, minutes, seed, episodes, algo, steps, leader_done, save), daemon=True)
+                           args=(queue, reference, minutes, seed, episodes, algo, steps, leader_done, save, demos,
+                                 demo_share), daemon=True)
     follower.start()
     try:
         clip = train("clip", minutes, seed, episodes, algo=algo, report=steps, save=save, checkpoint=checkpoint,
-                     reach_weight=reach_weight, prompt=prompt)
+                     reach_weight=reach_weight, prompt=prompt, demos=demos, demo_share=demo_share)
     finally:
         leader_done.set()
     reference = queue.get()
@@ -312,7 +359,25 @@ def main(argv=None) -> dict:
                         "weight: a diagnostic, not the one-prompt target (0, the default, is the prompt alone). The "
                         "raw CLIP reward's std over random actions is 0.03-0.07, the reach term spans 0-1: 0.1 "
                         "already weighs as much")
+    p.add_argument("--reference", choices=("dense", "zero"), default="dense",
+                   help="what the second agent is paid: dense, the world's reference reward (the default); zero, "
+                        "nothing at all, the control for --demos (what a learner takes from the demonstrations "
+                        "alone)")
+    p.add_argument("--demos", type=int, default=0,
+                   help="SAC only: play this many scripted push episodes (agents.scripted) through each agent's own "
+                        "reward before it learns, and draw --demo-share of every batch from them (RLPD's symmetric "
+                        "sampling). They are paid what the agent's reward pays (the CLIP prompt's, for the CLIP "
+                        "agent): they show what can be done, the reward says whether it was good. 0: none")
+    p.add_argument("--demo-share", type=float, default=0.5,
+                   help="with --demos, the share of each SAC batch drawn from the demonstrations (0 up to, not "
+                        "including, 1)")
     args = p.parse_args(argv)
+    if args.demos < 0:
+        p.error(f"--demos {args.demos}: give a number of scripted episodes, 0 for none")
+    if args.demos and args.algo != "sac":
+        p.error(f"--demos {args.demos} with --algo {args.algo}: demonstrations go into SAC's replay buffer; use --algo sac")
+    if not 0.0 <= args.demo_share < 1.0:       # also catches NaN
+        p.error(f"--demo-share {args.demo_share}: give a share from 0 up to, not including, 1")
     if not 0.0 <= args.reach_weight <= 10.0:      # also catches NaN
         p.error(f"--reach-weight {args.reach_weight}: give a weight from 0 (the prompt alone) to 10")
     if args.checkpoint is not None and not args.checkpoint.is_file():
@@ -325,23 +390,27 @@ def main(argv=None) -> dict:
     stem = args.out.with_suffix("") if args.out else (RESULTS / "quick" if args.quick else RESULTS) / "clip_push"
     save = stem if args.save else None
     prompt = PUSH_PROMPTS[args.prompt]
+    second = "reference" if args.reference == "dense" else "zero"
+    demos = dict(demos=args.demos, demo_share=args.demo_share)
     if args.parallel:
         clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo, save, args.checkpoint,
-                                        args.reach_weight, prompt)
+                                        args.reach_weight, prompt, second, **demos)
     else:
         clip = train("clip", minutes, args.seed, episodes, algo=args.algo, save=save, checkpoint=args.checkpoint,
-                     reach_weight=args.reach_weight, prompt=prompt)
+                     reach_weight=args.reach_weight, prompt=prompt, **demos)
         # The reference runs faster (no rendering or CLIP), so give it the same number of environment steps
         # the CLIP agent got (capped by the same wall-clock budget): the comparison is per step.
-        reference = train("reference", minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo,
-                          save=save)
+        reference = train(second, minutes, args.seed, episodes, max_steps=clip["env_steps"], algo=args.algo,
+                          save=save, **demos)
     results = {"clip": clip, "reference": reference}
     if not args.quick:      # named like --save's files: a trial never overwrites the shipped plot
-        plot(results, Path(f"{stem}.png"), args.algo)
+        plot(results, Path(f"{stem}.png"), args.algo, args.reference)
     keys = ("success_rate", "env_steps", "wall_minutes", "device", "cube_moved_cm", "final_gripper_to_pad_cm",
             "final_cube_to_pad_cm")
     headline = {k: clip[k] for k in keys}
     headline["reference"] = {k: reference[k] for k in keys}
+    headline["reference"]["reward"] = args.reference
+    headline["demos"] = clip["demos"]
     checkpoint = args.checkpoint or STUDIO_CHECKPOINT
     sidecar = checkpoint.with_suffix(".json")
     # Every run's checkpoint is called studio_clip.pt: the training seed in its sidecar says which run it was.

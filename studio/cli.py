@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="policy: mlp (default), or on studio/FastMapRoom-v0 dcem (its default), memoryless, "
                         "no_memory or lstm (trains with recurrent_ppo)")
     t.add_argument("--steps", type=int, help="total env steps")
+    t.add_argument("--demos", type=int, help="SAC on a table-top world: scripted demonstration episodes played "
+                                             "through the reward first, half of every batch drawn from them")
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=("cpu", "cuda", "auto"))
@@ -96,7 +98,8 @@ def build_config(args: argparse.Namespace):
             raise SpecError(f"{args.config} does not hold a mapping of RunConfig fields")
     for flag, key in (("world", "world_id"), ("algo", "algo"), ("agent", "agent"), ("steps", "total_steps"),
                       ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name"),
-                      ("clip_model", "clip_model"), ("subprocess_envs", "subprocess_envs")):
+                      ("clip_model", "clip_model"), ("subprocess_envs", "subprocess_envs"),
+                      ("demos", "demos")):
         if getattr(args, flag) is not None:
             data[key] = getattr(args, flag)
     if args.world_arg:

@@ -347,6 +347,11 @@ class RunConfig(BaseModel):
     private memory per env with CLIP rendering, measured in the worker."""
     total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
     """Env steps to train for (summed over envs)."""
+    demos: Annotated[int, Field(ge=0, le=10_000)] = 0
+    """Scripted demonstration episodes (``agents.scripted``) played through the run's reward before training
+    and kept beside SAC's replay buffer; every batch draws half from them (``agents.demos``), and a reward edit
+    relabels them with the agent's own steps. They do not count in ``total_steps``. SAC on the table-top worlds
+    only, with envs in the trainer's process. ``bench.clip_push`` measures what 50 do for a CLIP prompt."""
     checkpoint_every: Annotated[int, Field(ge=0)] = 0
     """Save a checkpoint every this many env steps (0: only on request and at the end)."""
     time_limit_s: Annotated[float | None, Field(gt=0)] = None
@@ -416,6 +421,23 @@ class RunConfig(BaseModel):
                                      f"memory; agent {agent!r} has none: choose agent dcem or memoryless, or "
                                      f"remove the term")
         return agent
+
+    @model_validator(mode="after")
+    def _demos_fit(self) -> "RunConfig":
+        import worlds
+
+        if not self.demos:
+            return self
+        if self.algo != "sac":
+            raise ValueError(f"demos: {self.demos} needs algo sac (they go into its replay buffer), not "
+                             f"{self.algo!r}: set algo: sac, or demos: 0")
+        if worlds.WORLDS[self.world_id].family != "manipulation":
+            raise ValueError(f"demos: {self.demos}: the scripted controller plays the table-top worlds only, not "
+                             f"{self.world_id}; set demos: 0")
+        if self.subprocess_envs:
+            raise ValueError(f"demos: {self.demos} needs the envs in the trainer's process (the controller reads "
+                             "each env's true state): set subprocess_envs: false, or demos: 0")
+        return self
 
     @model_validator(mode="after")
     def _algo_arguments(self) -> "RunConfig":

@@ -45,6 +45,7 @@ from studio.spec import RewardSpec, RunConfig, SpecError, parse_reward_spec, par
 from studio.telemetry import TelemetryWriter
 
 COMMANDS = ("pause", "resume", "save", "stop", "apply_spec")
+DEMO_SHARE = 0.5        # of each SAC batch, from the demonstrations (RLPD's symmetric sampling; agents.demos)
 
 
 class Worker:
@@ -67,7 +68,7 @@ class Worker:
         self._stop_reason = ""
         self._embedder = None
         self._next_checkpoint = self.config.checkpoint_every or 0
-        self.model = self.live = self.stack = self.recorder = None
+        self.model = self.live = self.stack = self.recorder = self.demo_labels = None
         self._recorded_specs: list[dict] = []
         self.spec: RewardSpec = self.config.reward
         self.version_map: dict[int, int] = {}
@@ -96,10 +97,18 @@ class Worker:
         self.venv, self.reward_env = make_venv(cfg.world_id, cfg.world_kwargs, cfg.n_envs, cfg.seed, self.stack,
                                                camera=self.spec.camera, agent=cfg.agent,
                                                subprocess_envs=cfg.subprocess_envs)
+        demos = self._play_demos() if cfg.demos else None      # before the recorder: they are not the agent's
         if cfg.recording.enabled:
             self.venv = self._recorder(self.venv)
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")
-        self.model = make_model(cfg.algo, self.venv, cfg.algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
+        algo_kwargs = dict(cfg.algo_kwargs)
+        if demos is not None:
+            from agents.demos import DemoReplayBuffer
+
+            algo_kwargs.update(replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs={"demo_share": DEMO_SHARE})
+        self.model = make_model(cfg.algo, self.venv, algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
+        if demos is not None:
+            self.model.replay_buffer.add_demos(demos)
         self.version_map[self.stack.version] = self.spec.version
         write_json_atomic(self.paths.world, {
             "world_id": cfg.world_id, "world_terms": keys, "info_keys": info_keys, "agent": cfg.agent,
@@ -110,6 +119,21 @@ class Worker:
                      f"{cfg.total_steps} steps, reward "
                      f"terms {self.spec.names}, device {device}")
         return self
+
+    def _play_demos(self):
+        """Play the config's scripted demonstrations through the run's reward; keep their relabelling labels."""
+        from agents.demos import play_for_stack
+        from agents.scripted import ScriptedController
+
+        start = time.time()
+        demos, self.demo_labels = play_for_stack(self.venv, self.reward_env, self.stack, ScriptedController,
+                                                 self.config.demos)
+        seconds = time.time() - start
+        self.tel.event("demos", step=0, episodes=demos.episodes, steps=len(demos), successes=demos.successes,
+                       seconds=round(seconds, 1))
+        self.tel.log(f"played {demos.episodes} scripted demonstrations ({demos.successes} succeeded, "
+                     f"{len(demos)} steps) in {seconds:.0f} s; every SAC batch draws {DEMO_SHARE:.0%} from them")
+        return demos
 
     def _recorder(self, venv):
         """Wrap ``venv`` so every training episode is recorded (``recordings/`` in the run folder)."""
@@ -165,7 +189,7 @@ class Worker:
         if tel.live_channel:
             self.live = LiveRewardCallback(self.stack, self.reward_env, self._embedder_provider, tel.transition_window,
                                            rescore=tel.rescore_on_edit, relabel=tel.relabel_replay,
-                                           on_rescore=self._on_rescore)
+                                           on_rescore=self._on_rescore, demo_labels=self.demo_labels)
             out.append(self.live)
         if tel.enabled:
             out.append(TelemetryCallback(self.tel, self._spec_version, tel.step_every, tel.flush_every_s,

@@ -97,3 +97,9 @@ def test_a_bad_clip_model_is_refused_naming_the_flag_value(tmp_path):
     out = studio("train", "--world", "studio/Reach-v0", "--clip-model", "ViT-B-32", "--steps", "10", runs=tmp_path)
     assert out.returncode == 2 and "clip_model" in out.stderr and "'ViT-B-32'" in out.stderr
     assert list_runs(tmp_path) == []
+
+
+def test_demos_without_sac_are_refused_naming_the_fix(tmp_path):
+    out = studio("train", "--world", "studio/Push-v0", "--demos", "5", "--steps", "10", runs=tmp_path)
+    assert out.returncode == 2 and "demos: 5 needs algo sac" in out.stderr
+    assert list_runs(tmp_path) == []

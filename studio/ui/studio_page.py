@@ -78,6 +78,14 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                                              "trainer: faster for CLIP rewards when cores are free, no faster for "
                                              "the world's own terms (`python -m bench.vec_env` measures both on "
                                              "this machine); about 150 MB of memory per environment.")
+            demos = 0
+            if family == "manipulation" and algo == "sac":
+                demos = st.number_input("Scripted demonstrations", 0, 1000, 0, step=10, key="new_demos",
+                                        help="Episodes of the scripted controller, played through this reward "
+                                             "before training; half of every SAC batch is drawn from them, and a "
+                                             "reward edit relabels them. `python -m bench.clip_push --demos 50` "
+                                             "measures what 50 do for one CLIP prompt on push, with its own SAC "
+                                             "settings.")
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
             if PRESETS[preset].uses_clip:
                 clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
@@ -90,7 +98,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
             "seed": int(seed), "args": args, "record": bool(record), "agent": agent,
             "clip_model": None if clip_model is None else clip_model.strip() or STUDIO_SETTING,
-            "subprocess_envs": bool(subprocess_envs)}, started
+            "subprocess_envs": bool(subprocess_envs), "demos": int(demos)}, started
 
 
 def _start(choice: dict) -> None:
@@ -117,6 +125,7 @@ def _status(session: Session, status) -> None:
         recording = status.recording and not status.recording.get("error")
         st.markdown(f"reward **v{status.spec_version}** · {fmt_int(status.episodes)} episodes"
                     + (" · :red[:material/fiber_manual_record:] recording" if recording else "")
+                    + (f" · from {session.config.demos} scripted demonstrations" if session.config.demos else "")
                     + (f" · {status.fps:,.0f} steps/s" if status.state == "running" and status.fps else ""),
                     width="content")
     st.progress(min(status.step / max(status.total_steps, 1), 1.0))
