@@ -69,14 +69,16 @@ class TimeBudgetCallback(BaseCallback):
 @dataclass(frozen=True)
 class AppliedEdit:
     """What :meth:`LiveRewardCallback.apply` did: stack states before and after, the env steps done when it
-    took effect, and how many replay transitions were relabelled, demonstrations included (``None``: not
-    relabelled, see ``note``)."""
+    took effect, how many replay transitions were relabelled (``None``: not relabelled, see ``note``), and how
+    many demonstration transitions (``None``: none kept; ``0``: they could not be relabelled and were dropped,
+    see ``note``)."""
 
     old: StackState
     new: StackState
     step: int
     relabelled: int | None = None
     note: str = ""
+    demos_relabelled: int | None = None
 
 
 class LiveRewardCallback(BaseCallback):
@@ -192,13 +194,24 @@ class LiveRewardCallback(BaseCallback):
                 self._pending_slot = int(replay.pos)
             except ValueError as exc:
                 note = str(exc)
-        demos = getattr(replay, "demos", None)
-        if demos is not None and self.demo_labels is not None and self.relabel:
+        demos_relabelled, why = self._relabel_demos(replay)
+        note = " ".join(filter(None, [note, why]))
+        return AppliedEdit(old, self.stack.state, int(self.num_timesteps), relabelled, note, demos_relabelled)
+
+    def _relabel_demos(self, replay: Any) -> tuple[int | None, str]:
+        """Relabel the demonstrations of a :class:`agents.demos.DemoReplayBuffer` with the edited stack. Ones that
+        cannot be relabelled are dropped: the agent's own old steps leave the buffer in time, demonstrations never
+        would, and half of every batch would go on teaching the old reward."""
+        if getattr(replay, "demos", None) is None:
+            return None, ""
+        why = "relabelling is off for this run" if not self.relabel or self.demo_labels is None else ""
+        if not why:
             try:
-                relabelled = (relabelled or 0) + self.demo_labels.relabel(demos, self.stack)
+                return self.demo_labels.relabel(replay.demos, self.stack), ""
             except ValueError as exc:
-                note = " ".join(filter(None, [note, f"demonstrations: {exc}"]))
-        return AppliedEdit(old, self.stack.state, int(self.num_timesteps), relabelled, note)
+                why = str(exc)
+        replay.demos = None
+        return 0, f"demonstrations dropped (every batch now comes from the agent's own steps): {why}"
 
 
 class TelemetrySink(Protocol):

@@ -64,8 +64,9 @@ def play_demos(venv, controller: Callable, episodes: int,
                embeddings: Callable[[], np.ndarray | None] | None = None) -> Demos:
     """Play ``episodes`` whole episodes of ``controller(env)`` (called once per sub-env, with a ``reset()``
     method and ``__call__(obs) -> action``) through ``venv``. ``venv`` is a ``DummyVecEnv`` or a stack of
-    ``VecEnvWrapper``s over one, so its rewards are the stack's. Episodes still running when the last wanted one
-    ends are dropped, so every transition belongs to a whole episode. Success is the last step's
+    ``VecEnvWrapper``s over one, so its rewards are the stack's. Only the first ``episodes`` episodes to end are
+    kept (others running, or ending on the same step beyond that count, are dropped), so every transition
+    belongs to a whole episode. Success is the last step's
     ``info["is_success"]``. ``embeddings``, called after each step, returns that step's image embeddings (one
     row per env) or ``None``; the demos keep them, and the infos, when it is given."""
     if episodes < 1:
@@ -113,7 +114,9 @@ def play_for_stack(venv, reward_env, stack, controller: Callable, episodes: int)
     """:func:`play_demos` through a studio VecEnv (``reward_env``: its ``VecRewardStack`` layer, scoring with
     ``stack``), and the labels that relabel the demonstrations' rewards when the stack is edited
     (``labels.relabel(buffer.demos, stack)``). Embeddings are collected while the stack needs them, as the
-    training callback does, and the reward env's own ``store`` is put back afterwards."""
+    training callback does, and the reward env's own ``store`` is put back afterwards. Only then: an edit that
+    adds a CLIP term to a reward that had none finds no embeddings, and the demonstrations are dropped
+    (:meth:`agents.callbacks.LiveRewardCallback.apply`)."""
     sink = LatestEmbeddings() if "embeddings" in stack.needs() else None
     seen = [0]
 
@@ -133,6 +136,7 @@ def play_for_stack(venv, reward_env, stack, controller: Callable, episodes: int)
     terminated = (demos.dones > 0) & (demos.timeouts == 0)
     for k, info in enumerate(demos.infos):
         labels.record(k, [info], terminated[k:k + 1], None if demos.embeddings is None else demos.embeddings[k:k + 1])
+    demos.infos = demos.embeddings = None       # the labels hold what a relabel needs (embeddings as float16)
     return demos, labels
 
 
@@ -165,7 +169,8 @@ class DemoReplayBuffer(ReplayBuffer):
         self.demos = store
 
     def sample(self, batch_size: int, env=None) -> ReplayBufferSamples:
-        n_demo = int(round(batch_size * self.demo_share)) if self.demos is not None else 0
+        # never the whole batch: the agent's own steps are always seen, whatever the rounding
+        n_demo = min(int(round(batch_size * self.demo_share)), batch_size - 1) if self.demos is not None else 0
         if n_demo == 0:
             return super().sample(batch_size, env=env)
         own = super().sample(batch_size - n_demo, env=env)

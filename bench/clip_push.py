@@ -1,8 +1,8 @@
 """Learning that counts: SAC on ``push`` rewarded by one CLIP prompt and nothing else, judged by ground truth.
 
 ``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo] [--parallel] [--save] [--checkpoint PT]
-[--prompt task|whole] [--reach-weight W]`` trains two agents with the same settings, each for the same wall-clock
-budget on the CPU:
+[--prompt task|whole] [--reach-weight W] [--demos N] [--demo-share S] [--reference dense|zero]`` trains two agents
+with the same settings, each for the same wall-clock budget on the CPU:
 
 * ``clip``: the reward is the studio CLIP's VLM-RM reward for the goal prompt "the red cube is on the blue
   pad" against the baseline "the red cube is far from the blue pad" (alpha 1), from the 96 px ``workspace``
@@ -18,6 +18,15 @@ budget on the CPU:
 
 SAC is the default: PPO (``--algo ppo``, the first version of this bench) did not solve push at this budget
 even with the dense reward (0% after 442k steps), while SAC with the dense reward does within ~100k steps.
+
+``--demos N`` starts both agents from N scripted pushes (:mod:`agents.demos`): played through each agent's own
+reward before it learns (the CLIP agent's are paid the CLIP prompt's reward and nothing else, put through the
+standardisation frozen after the warm-up when they are drawn), kept in a buffer of their own, and
+``--demo-share`` (0.5) of every SAC batch drawn from them. Demonstration steps are not counted in
+``env_steps`` and their playing time (``demos.minutes``: 0.24 for 50 in the recorded run) not in
+``wall_minutes``. The training episodes' scenes then continue the env's random stream after the
+demonstrations' (seeded, so a run repeats; they are not the scenes a run without demonstrations sees). ``--reference zero`` pays the second agent nothing at all instead of the
+dense reward: with ``--demos`` that is the control for what the demonstrations do on their own.
 
 Colours are fixed (red cube, blue pad) so one prompt describes every episode; positions are random. Both are
 judged by the world's ground-truth ``is_success`` at the end of each training episode (the learning curve)

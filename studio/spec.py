@@ -347,7 +347,7 @@ class RunConfig(BaseModel):
     private memory per env with CLIP rendering, measured in the worker."""
     total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
     """Env steps to train for (summed over envs)."""
-    demos: Annotated[int, Field(ge=0, le=10_000)] = 0
+    demos: Annotated[int, Field(ge=0, le=1000)] = 0
     """Scripted demonstration episodes (``agents.scripted``) played through the run's reward before training
     and kept beside SAC's replay buffer; every batch draws half from them (``agents.demos``), and a reward edit
     relabels them with the agent's own steps. They do not count in ``total_steps``. SAC on the table-top worlds
@@ -434,6 +434,9 @@ class RunConfig(BaseModel):
         if worlds.WORLDS[self.world_id].family != "manipulation":
             raise ValueError(f"demos: {self.demos}: the scripted controller plays the table-top worlds only, not "
                              f"{self.world_id}; set demos: 0")
+        if "replay_buffer_class" in self.algo_kwargs:
+            raise ValueError(f"demos: {self.demos} bring their own replay buffer (agents.demos.DemoReplayBuffer): "
+                             "remove algo_kwargs.replay_buffer_class, or set demos: 0")
         if self.subprocess_envs:
             raise ValueError(f"demos: {self.demos} needs the envs in the trainer's process (the controller reads "
                              "each env's true state): set subprocess_envs: false, or demos: 0")

@@ -105,7 +105,8 @@ class Worker:
         if demos is not None:
             from agents.demos import DemoReplayBuffer
 
-            algo_kwargs.update(replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs={"demo_share": DEMO_SHARE})
+            algo_kwargs.update(replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs={
+                **(algo_kwargs.get("replay_buffer_kwargs") or {}), "demo_share": DEMO_SHARE})
         self.model = make_model(cfg.algo, self.venv, algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
         if demos is not None:
             self.model.replay_buffer.add_demos(demos)
@@ -341,7 +342,8 @@ class Worker:
         self.tel.event("edit", id=command_id, old_version=old.version, new_version=new.version, step=applied.step,
                        requested_t=requested_t, applied_t=now,
                        latency_s=None if requested_t is None else round(now - requested_t, 4),
-                       relabelled=applied.relabelled, relabel_note=applied.note, note=spec.note)
+                       relabelled=applied.relabelled, demos_relabelled=applied.demos_relabelled,
+                       relabel_note=applied.note, note=spec.note)
         self._set_status(spec_version=new.version)
         if self.recorder is not None:
             self._recorded_specs.append(new.model_dump(mode="json"))

@@ -19,6 +19,15 @@ from agents.scripted import ScriptedController
 PUSH = dict(colors=["red"], shapes=["cube"], pad_colors=["blue"])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Like the worker: two torch threads stall badly on a busy 2-core machine."""
+    saved = th.get_num_threads()
+    th.set_num_threads(1)
+    yield
+    th.set_num_threads(saved)
+
+
 def push_venv(n: int, seed: int = 0) -> DummyVecEnv:
     def make(i):
         def thunk():
@@ -34,7 +43,7 @@ def test_scripted_pushes_are_whole_episodes_with_the_worlds_rewards():
     demos = play_demos(venv, ScriptedController, episodes=3)
     venv.close()
     steps = 100                                           # Push-v0's time limit
-    assert demos.episodes == 3 and len(demos) == 3 * steps  # the 4th env's half episode is dropped
+    assert demos.episodes == 3 and len(demos) == 3 * steps  # env 1's second episode, ending with the 3rd, is not
     assert demos.successes == 3
     assert np.all(np.abs(demos.actions) <= 1.0)
     # every episode ends on its time limit (a truncation, not a terminal state) and nowhere else
@@ -73,8 +82,10 @@ def test_play_demos_refuses_what_it_cannot_steer():
 
     with pytest.raises(TypeError, match="DummyVecEnv"):
         play_demos(Elsewhere(), ScriptedController, episodes=1)
+    venv = push_venv(1)
     with pytest.raises(ValueError, match="episodes 0"):
-        play_demos(push_venv(1), ScriptedController, episodes=0)
+        play_demos(venv, ScriptedController, episodes=0)
+    venv.close()
 
 
 def _buffer(share: float) -> DemoReplayBuffer:
@@ -103,6 +114,23 @@ def test_each_batch_draws_the_demo_share_from_the_demonstrations_with_their_rewa
     buffer.reward_transform = lambda r: (r - 0.5) / 0.25      # standardised as the online rewards are
     batch = buffer.sample(64)
     assert int((batch.rewards == 2.0).sum()) == 16 and int((batch.rewards == 0.0).sum()) == 48
+
+
+def test_a_time_limit_is_not_a_terminal_state_in_the_demo_batches():
+    """SB3 bootstraps through a truncation: a demonstration that ended on its time limit is drawn with done 0,
+    one that reached a terminal state with done 1."""
+    buffer = _buffer(0.999)
+    demos = _demos(2, 1.0)
+    demos.dones[:] = 1.0
+    demos.timeouts[:] = [1.0, 0.0]
+    demos.observations[1] = 2.0                 # tells the terminal one apart
+    buffer.add_demos(demos)
+    batch = buffer.sample(64)
+    drawn = batch.rewards[:, 0] == 1.0
+    assert int(drawn.sum()) == 63               # never the whole batch: one of the agent's own steps is kept
+    terminal = batch.observations[drawn, 0] == 2.0
+    assert th.all(batch.dones[drawn][terminal] == 1.0) and th.all(batch.dones[drawn][~terminal] == 0.0)
+    assert terminal.any() and (~terminal).any()
 
 
 @pytest.mark.parametrize("share", [1.0, -0.1, float("nan")])
@@ -155,6 +183,7 @@ def test_the_zero_control_pays_nothing_and_the_clip_agent_gets_its_demos_standar
     model = SAC("MlpPolicy", venv, device="cpu", replay_buffer_class=DemoReplayBuffer,
                 **{**SAC_SETTINGS, "buffer_size": 1000})
     shown = show_demos(model, venv, episodes=2)
+    assert venv.seen == []                                  # the warm-up's statistics never saw them
     assert shown["episodes"] == 2 and shown["steps"] == 200 and shown["success_rate"] == 1.0
     raw = model.replay_buffer.demos.rewards[:200, 0].copy()
     venv.mean, venv.std = 0.9, 0.02                         # as if the warm-up had frozen these
@@ -194,7 +223,9 @@ def _worker(tmp_path, terms):
                                            ({"world_id": "studio/HumanoidStand-v0", "world_kwargs": {}},
                                             "table-top worlds only"),
                                            ({"subprocess_envs": True}, "subprocess_envs: false"),
-                                           ({"demos": -1}, "demos")])
+                                           ({"demos": -1}, "demos"), ({"demos": 1001}, "demos"),
+                                           ({"algo_kwargs": {"replay_buffer_class": "mine"}},
+                                            "remove algo_kwargs.replay_buffer_class")])
 def test_a_run_config_refuses_demos_it_cannot_play(changes, said):
     from studio.spec import SpecError
 
@@ -210,7 +241,6 @@ def test_a_studio_run_learns_from_demos_and_an_edit_relabels_them_as_if_they_wer
 
     from studio.spec import parse_reward_spec
 
-    th.set_num_threads(1)
     edited = _worker(tmp_path / "a", OLD_TERMS)
     demos = edited.model.replay_buffer.demos
     assert isinstance(edited.model.replay_buffer, DemoReplayBuffer) and demos.buffer_size == 200
@@ -226,6 +256,26 @@ def test_a_studio_run_learns_from_demos_and_an_edit_relabels_them_as_if_they_wer
     shown = [e for e in events if e["type"] == "demos"]
     assert shown and shown[0]["episodes"] == 2 and shown[0]["successes"] == 2
     edit = [e for e in events if e["type"] == "edit"][-1]
-    assert edit["relabelled"] >= 200 and not edit["relabel_note"]
+    assert edit["demos_relabelled"] == 200 and edit["relabelled"] > 0 and not edit["relabel_note"]
     for worker in (edited, fresh):
         worker.venv.close()
+
+
+def test_demos_an_edit_cannot_relabel_are_dropped_and_training_goes_on(tmp_path):
+    """Demonstrations played under world terms alone kept no embeddings: an edit that adds a CLIP term cannot
+    relabel them, so they leave the batches (they would teach the old reward forever), and the edit says so."""
+    import json
+
+    from studio.spec import parse_reward_spec
+
+    worker = _worker(tmp_path, [{"kind": "world", "key": "reach"}])
+    worker.model.learn(40, callback=worker.callbacks())
+    assert worker.model.replay_buffer.demos is not None
+    assert worker.apply_spec(parse_reward_spec({"terms": OLD_TERMS}))
+    assert worker.model.replay_buffer.demos is None
+    assert worker.model.replay_buffer.sample(16).rewards.shape == (16, 1)     # all from the agent's own steps
+    worker.model.learn(40, callback=worker.callbacks(), reset_num_timesteps=False)   # goes on training
+    edit = [json.loads(line) for line in worker.paths.events.read_text().splitlines()
+            if json.loads(line)["type"] == "edit"][-1]
+    assert edit["demos_relabelled"] == 0 and "demonstrations dropped" in edit["relabel_note"]
+    worker.venv.close()
