@@ -114,6 +114,20 @@ def test_bad_algorithm_argument_is_an_error_on_the_page(tmp_path, monkeypatch):
     assert list_runs(tmp_path) == [], "nothing started"
 
 
+def test_scripted_demonstrations_are_offered_for_sac_and_reach_the_run_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert "new_demos" not in [w.key for w in at.sidebar.number_input]      # PPO (the default): not offered
+    at.sidebar.selectbox(key="new_algo").set_value("sac").run()
+    at.sidebar.number_input(key="new_demos").set_value(3)
+    at.sidebar.toggle(key="new_subproc").set_value(True)       # which demonstrations cannot go with
+    at.sidebar.button(key="start_training").click().run()
+    assert not at.exception
+    assert "demos: 3 needs the envs in the trainer's process" in at.error[0].value
+    assert list_runs(tmp_path) == [], "nothing started"
+
+
 def test_missing_clip_model_file_is_a_warning_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
     at = page("studio_page", "import pathlib, studio.ui.studio_page as sp\n"
