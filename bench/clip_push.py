@@ -37,7 +37,8 @@ agents and films three evaluation episodes of each (:mod:`bench.clip_push_probe`
 Headline keys: ``success_rate``, ``env_steps``, ``wall_minutes``, ``device``, the three distances,
 ``reference``, and what ran (``algo``, ``prompt``, ``baseline``, ``alpha``, ``checkpoint``,
 ``checkpoint_training_seed``: the ``--seed`` its sidecar records, which names the training run, and
-``reach_weight``).
+``reach_weight``), ``reference.reward`` (``dense`` or ``zero``) and ``demos`` (``null``, or what was shown:
+``episodes``, ``steps``, their ``success_rate``, ``demo_share``, ``minutes``).
 
 Two options are for diagnosis, not for the target: ``--checkpoint`` scores with another studio CLIP (a
 candidate, before shipping it), and ``--reach-weight W`` adds the world's reach term (gripper to cube, in

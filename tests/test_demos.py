@@ -18,14 +18,7 @@ from agents.scripted import ScriptedController
 
 PUSH = dict(colors=["red"], shapes=["cube"], pad_colors=["blue"])
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Like the worker: two torch threads stall badly on a busy 2-core machine."""
-    saved = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def push_venv(n: int, seed: int = 0) -> DummyVecEnv:

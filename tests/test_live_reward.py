@@ -14,14 +14,7 @@ OLD = [{"kind": "world", "key": "reach"}, {"kind": "world", "key": "success"}]
 NEW = [{"kind": "world", "key": "reach", "weight": 2.0}, {"kind": "world", "key": "success"},
        {"kind": "shaping", "potential": "neg_tcp_object_distance", "gamma": 0.99, "weight": 3.0}]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Like the worker: two torch threads stall badly on a busy 2-core machine."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Capture(BaseCallback):
