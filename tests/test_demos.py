@@ -272,3 +272,18 @@ def test_demos_an_edit_cannot_relabel_are_dropped_and_training_goes_on(tmp_path)
             if json.loads(line)["type"] == "edit"][-1]
     assert edit["demos_relabelled"] == 0 and "demonstrations dropped" in edit["relabel_note"]
     worker.venv.close()
+
+
+def test_the_example_run_config_is_the_benchs_learner_with_50_demonstrations():
+    """``examples/clip_push_demos.yaml`` parses, and its learner is bench.clip_push's (so the bench's figures
+    describe what it configures, but for the reward's scale, which the bench standardises)."""
+    from pathlib import Path
+
+    from bench.clip_push import SAC_ENVS, SAC_SETTINGS, WARMUP
+    from studio.spec import parse_run_config
+
+    cfg = parse_run_config(Path(__file__).parents[1] / "examples" / "clip_push_demos.yaml")
+    assert (cfg.algo, cfg.demos, cfg.n_envs) == ("sac", 50, SAC_ENVS)
+    assert cfg.algo_kwargs == {**SAC_SETTINGS, "learning_starts": WARMUP}
+    (clip,) = [t for t in cfg.reward.terms if t.enabled]
+    assert clip.goal_prompts == ["the red cube is on the blue pad"] and clip.alpha == 1.0
