@@ -39,6 +39,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from agents.live_reward import ReplayLabels
 from agents.sb3_factory import LatestEmbeddings
 
+DEMO_SHARE = 0.5        # of each batch, from the demonstrations: RLPD's symmetric sampling
+
 
 @dataclass
 class Demos:
@@ -110,6 +112,14 @@ def play_demos(venv, controller: Callable, episodes: int,
                  else None)
 
 
+def sac_demo_kwargs(algo_kwargs: dict | None = None, demo_share: float = DEMO_SHARE) -> dict:
+    """SAC's constructor arguments with :class:`DemoReplayBuffer` as its replay buffer (drawing ``demo_share``
+    of each batch from the demonstrations), keeping any ``replay_buffer_kwargs`` already in ``algo_kwargs``."""
+    algo_kwargs = dict(algo_kwargs or {})
+    buffer_kwargs = {**(algo_kwargs.get("replay_buffer_kwargs") or {}), "demo_share": demo_share}
+    return {**algo_kwargs, "replay_buffer_class": DemoReplayBuffer, "replay_buffer_kwargs": buffer_kwargs}
+
+
 def play_for_stack(venv, reward_env, stack, controller: Callable, episodes: int) -> tuple[Demos, ReplayLabels]:
     """:func:`play_demos` through a studio VecEnv (``reward_env``: its ``VecRewardStack`` layer, scoring with
     ``stack``), and the labels that relabel the demonstrations' rewards when the stack is edited
@@ -148,7 +158,7 @@ class DemoReplayBuffer(ReplayBuffer):
     they can be stored raw and put on the scale the online rewards reach only later (a standardisation frozen
     after a warm-up)."""
 
-    def __init__(self, *args, demo_share: float = 0.5, **kwargs):
+    def __init__(self, *args, demo_share: float = DEMO_SHARE, **kwargs):
         super().__init__(*args, **kwargs)
         if not 0.0 <= demo_share < 1.0:         # also refuses NaN
             raise ValueError(f"demo_share {demo_share!r}: give the share of each batch drawn from demonstrations, "

@@ -19,14 +19,15 @@ with the same settings, each for the same wall-clock budget on the CPU:
 SAC is the default: PPO (``--algo ppo``, the first version of this bench) did not solve push at this budget
 even with the dense reward (0% after 442k steps), while SAC with the dense reward does within ~100k steps.
 
-``--demos N`` starts both agents from N scripted pushes (:mod:`agents.demos`): played through each agent's own
-reward before it learns (the CLIP agent's are paid the CLIP prompt's reward and nothing else, put through the
-standardisation frozen after the warm-up when they are drawn), kept in a buffer of their own, and
-``--demo-share`` (0.5) of every SAC batch drawn from them. Demonstration steps are not counted in
-``env_steps`` and their playing time (``demos.minutes``: 0.24 for 50 in the recorded run) not in
-``wall_minutes``. The training episodes' scenes then continue the env's random stream after the
-demonstrations' (seeded, so a run repeats; they are not the scenes a run without demonstrations sees). ``--reference zero`` pays the second agent nothing at all instead of the
-dense reward: with ``--demos`` that is the control for what the demonstrations do on their own.
+``--demos N`` starts both agents from N scripted pushes (:mod:`agents.demos`), played through each agent's own
+reward before it learns: the CLIP agent's are paid what it is paid (the prompt's reward, plus the reach term
+with ``--reach-weight``), put through the standardisation frozen after the warm-up when they are drawn. They are
+kept in a buffer of their own, and ``--demo-share`` (0.5) of every SAC batch is drawn from them. Demonstration
+steps are not counted in ``env_steps``, nor their playing time (``demos.minutes``: 0.24 for 50 in the recorded
+run) in ``wall_minutes``. The training episodes' scenes then continue the env's random stream after the
+demonstrations' (seeded, so a run repeats; they are not the scenes a run without demonstrations sees).
+``--reference zero`` pays the second agent nothing at all instead of the dense reward: with ``--demos`` that is
+the control for what the demonstrations do on their own.
 
 Colours are fixed (red cube, blue pad) so one prompt describes every episode; positions are random. Both are
 judged by the world's ground-truth ``is_success`` at the end of each training episode (the learning curve)
@@ -49,6 +50,7 @@ led to the cube. With ``--out x.json`` the plot (``x.png``) and ``--save``'s fil
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -62,7 +64,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMonitor, VecNormalize
 
 import worlds
-from agents.demos import DemoReplayBuffer, play_demos
+from agents.demos import DEMO_SHARE, play_demos, sac_demo_kwargs
 from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack, WorldTerm
 from agents.scripted import ScriptedController
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder, studio_embedder
@@ -238,18 +240,19 @@ def _film(episodes: list[list[np.ndarray]], path) -> None:
 def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps: int | None = None,
           algo: str = "sac", report=None, follow=None, leader_done=None, save=None,
           checkpoint: Path | None = None, reach_weight: float = 0.0,
-          prompt: tuple[str, str] = (GOAL, BASELINE), demos: int = 0, demo_share: float = 0.5) -> dict:
+          prompt: tuple[str, str] = (GOAL, BASELINE), demos: int = 0, demo_share: float = DEMO_SHARE) -> dict:
     torch.manual_seed(seed)
     shown = None
     if algo == "sac":
         venv = make_venv(reward, algo, SAC_ENVS, seed, checkpoint, reach_weight, prompt)
-        buffer = dict(replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs=dict(demo_share=demo_share))
-        model = SAC("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **SAC_SETTINGS, **(buffer if demos else {}))
+        settings = sac_demo_kwargs(SAC_SETTINGS, demo_share) if demos else SAC_SETTINGS
+        # a deep copy: SB3 writes into policy_kwargs (use_sde), which would change the module's settings
+        model = SAC("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **copy.deepcopy(settings))
         if demos:
             shown = show_demos(model, venv, demos)
     else:
         venv = make_venv(reward, algo, PPO_ENVS, seed, checkpoint, reach_weight, prompt)
-        model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
+        model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **copy.deepcopy(PPO_SETTINGS))
     budget = Budget(minutes * 60, max_steps, report, follow, leader_done)
     start = time.time()
     model.learn(total_timesteps=10**9, callback=budget)
@@ -282,9 +285,9 @@ def show_demos(model, venv, episodes: int) -> dict:
     model.replay_buffer.add_demos(played)
     if standardizer is not None:
         model.replay_buffer.reward_transform = standardizer.standardize
-    return {"episodes": played.episodes, "steps": len(played), "success_rate": round(played.successes / played.episodes, 3),
-            "demo_share": model.replay_buffer.demo_share, "minutes": round((time.time() - start) / 60, 2),
-            "raw_reward_mean": round(float(played.rewards.mean()), 5)}
+    return {"episodes": played.episodes, "steps": len(played),
+            "success_rate": round(played.successes / played.episodes, 3), "demo_share": model.replay_buffer.demo_share,
+            "minutes": round((time.time() - start) / 60, 2), "raw_reward_mean": round(float(played.rewards.mean()), 5)}
 
 
 def plot(results: dict, path, algo: str, reference: str = "dense") -> None:
@@ -325,7 +328,7 @@ def _reference_process(queue, reward, minutes, seed, episodes, algo, follow, lea
 
 def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, checkpoint=None,
                   reach_weight: float = 0.0, prompt: tuple[str, str] = (GOAL, BASELINE), reference: str = "reference",
-                  demos: int = 0, demo_share: float = 0.5) -> tuple[dict, dict]:
+                  demos: int = 0, demo_share: float = DEMO_SHARE) -> tuple[dict, dict]:
     """The CLIP run here and the reference (``reference``: "reference" for the dense reward, "zero") in a spawned
     process, in step (see :class:`Budget`)."""
     import multiprocessing
@@ -378,16 +381,20 @@ def main(argv=None) -> dict:
                         "reward before it learns, and draw --demo-share of every batch from them (RLPD's symmetric "
                         "sampling). They are paid what the agent's reward pays (the CLIP prompt's, for the CLIP "
                         "agent): they show what can be done, the reward says whether it was good. 0: none")
-    p.add_argument("--demo-share", type=float, default=0.5,
+    p.add_argument("--demo-share", type=float, default=DEMO_SHARE,
                    help="with --demos, the share of each SAC batch drawn from the demonstrations (0 up to, not "
                         "including, 1)")
     args = p.parse_args(argv)
     if args.demos < 0:
         p.error(f"--demos {args.demos}: give a number of scripted episodes, 0 for none")
     if args.demos and args.algo != "sac":
-        p.error(f"--demos {args.demos} with --algo {args.algo}: demonstrations go into SAC's replay buffer; use --algo sac")
+        p.error(f"--demos {args.demos} with --algo {args.algo}: demonstrations go into SAC's replay buffer; "
+                "use --algo sac")
     if not 0.0 <= args.demo_share < 1.0:       # also catches NaN
         p.error(f"--demo-share {args.demo_share}: give a share from 0 up to, not including, 1")
+    if args.demos and args.demo_share == 0.0:
+        p.error(f"--demo-share 0 with --demos {args.demos}: the demonstrations would be played and never drawn; "
+                "give a share above 0, or --demos 0")
     if not 0.0 <= args.reach_weight <= 10.0:      # also catches NaN
         p.error(f"--reach-weight {args.reach_weight}: give a weight from 0 (the prompt alone) to 10")
     if args.checkpoint is not None and not args.checkpoint.is_file():

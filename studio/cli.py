@@ -5,6 +5,7 @@
     python -m studio train --world studio/Push-v0 --reward spec.yaml --steps 50000 [--algo ppo] [--n-envs 4]
                            [--seed 0] [--config run.yaml] [--set algo_kwargs.n_steps=128 ...] [--detach]
     python -m studio train --world studio/FastMapRoom-v0 --agent dcem [--reward bonus.yaml]   (memory agent)
+    python -m studio train --config examples/clip_push_demos.yaml    (SAC from scripted demonstrations: --demos N)
     python -m studio eval --run <run id> --episodes 10 [--checkpoint path.zip] [--stochastic]
     python -m studio runs [--json]
     python -m studio edit --run <run id> --reward spec.yaml      (live edit of a running run)

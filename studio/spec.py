@@ -350,7 +350,8 @@ class RunConfig(BaseModel):
     demos: Annotated[int, Field(ge=0, le=1000)] = 0
     """Scripted demonstration episodes (``agents.scripted``) played through the run's reward before training
     and kept beside SAC's replay buffer; every batch draws half from them (``agents.demos``), and a reward edit
-    relabels them with the agent's own steps. They do not count in ``total_steps``. SAC on the table-top worlds
+    relabels them with the agent's own steps (or drops them where it cannot: a CLIP term added to a reward that
+    had none, or ``telemetry.relabel_replay`` off). They do not count in ``total_steps``. SAC on the table-top worlds
     only, with envs in the trainer's process. ``bench.clip_push`` measures what 50 do for a CLIP prompt."""
     checkpoint_every: Annotated[int, Field(ge=0)] = 0
     """Save a checkpoint every this many env steps (0: only on request and at the end)."""

@@ -45,7 +45,6 @@ from studio.spec import RewardSpec, RunConfig, SpecError, parse_reward_spec, par
 from studio.telemetry import TelemetryWriter
 
 COMMANDS = ("pause", "resume", "save", "stop", "apply_spec")
-DEMO_SHARE = 0.5        # of each SAC batch, from the demonstrations (RLPD's symmetric sampling; agents.demos)
 
 
 class Worker:
@@ -101,12 +100,11 @@ class Worker:
         if cfg.recording.enabled:
             self.venv = self._recorder(self.venv)
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")
-        algo_kwargs = dict(cfg.algo_kwargs)
+        algo_kwargs = cfg.algo_kwargs
         if demos is not None:
-            from agents.demos import DemoReplayBuffer
+            from agents.demos import sac_demo_kwargs
 
-            algo_kwargs.update(replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs={
-                **(algo_kwargs.get("replay_buffer_kwargs") or {}), "demo_share": DEMO_SHARE})
+            algo_kwargs = sac_demo_kwargs(algo_kwargs)
         self.model = make_model(cfg.algo, self.venv, algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
         if demos is not None:
             self.model.replay_buffer.add_demos(demos)
@@ -123,7 +121,7 @@ class Worker:
 
     def _play_demos(self):
         """Play the config's scripted demonstrations through the run's reward; keep their relabelling labels."""
-        from agents.demos import play_for_stack
+        from agents.demos import DEMO_SHARE, play_for_stack
         from agents.scripted import ScriptedController
 
         start = time.time()

@@ -1,7 +1,6 @@
 """Shared fixtures. Importing ``worlds`` first sets MUJOCO_GL before anything imports mujoco."""
 
 import pytest
-import torch
 
 import worlds  # noqa: F401
 
@@ -9,6 +8,8 @@ import worlds  # noqa: F401
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Like the training worker: two torch threads stall badly on a busy 2-core machine. Restored afterwards."""
+    import torch
+
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -126,6 +126,9 @@ def test_scripted_demonstrations_are_offered_for_sac_and_reach_the_run_config(tm
     assert not at.exception
     assert "demos: 3 needs the envs in the trainer's process" in at.error[0].value
     assert list_runs(tmp_path) == [], "nothing started"
+    at.sidebar.selectbox(key="new_family").set_value("humanoid").run()
+    at.sidebar.selectbox(key="new_algo").set_value("sac").run()
+    assert "new_demos" not in [w.key for w in at.sidebar.number_input]      # no controller plays the humanoid
 
 
 def test_missing_clip_model_file_is_a_warning_not_a_crash(tmp_path, monkeypatch):

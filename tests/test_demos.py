@@ -3,6 +3,8 @@ share of every batch (agents.demos); bench.clip_push's --demos and --reference z
 
 from __future__ import annotations
 
+import copy
+
 from worlds import gl  # noqa: F401
 
 import gymnasium as gym
@@ -174,7 +176,7 @@ def test_the_zero_control_pays_nothing_and_the_clip_agent_gets_its_demos_standar
     venv = make_venv("clip", "sac", 2, seed=0)
     assert isinstance(venv, VecStandardizeReward)
     model = SAC("MlpPolicy", venv, device="cpu", replay_buffer_class=DemoReplayBuffer,
-                **{**SAC_SETTINGS, "buffer_size": 1000})
+                **{**copy.deepcopy(SAC_SETTINGS), "buffer_size": 1000})
     shown = show_demos(model, venv, episodes=2)
     assert venv.seen == []                                  # the warm-up's statistics never saw them
     assert shown["episodes"] == 2 and shown["steps"] == 200 and shown["success_rate"] == 1.0
@@ -216,7 +218,8 @@ def _worker(tmp_path, terms):
                                            ({"world_id": "studio/HumanoidStand-v0", "world_kwargs": {}},
                                             "table-top worlds only"),
                                            ({"subprocess_envs": True}, "subprocess_envs: false"),
-                                           ({"demos": -1}, "demos"), ({"demos": 1001}, "demos"),
+                                           ({"demos": -1}, "demos: .*greater than or equal to 0"),
+                                           ({"demos": 1001}, "demos: .*less than or equal to 1000"),
                                            ({"algo_kwargs": {"replay_buffer_class": "mine"}},
                                             "remove algo_kwargs.replay_buffer_class")])
 def test_a_run_config_refuses_demos_it_cannot_play(changes, said):
@@ -238,7 +241,11 @@ def test_a_studio_run_learns_from_demos_and_an_edit_relabels_them_as_if_they_wer
     demos = edited.model.replay_buffer.demos
     assert isinstance(edited.model.replay_buffer, DemoReplayBuffer) and demos.buffer_size == 200
     before = demos.rewards[:, 0].copy()
+    drawn = []
+    sample = demos.sample
+    demos.sample = lambda n, env=None: drawn.append(n) or sample(n, env)
     edited.model.learn(40, callback=edited.callbacks())           # trains on mixed batches (learning_starts 32)
+    assert drawn and set(drawn) == {8}                             # half of every batch of 16
     assert edited.apply_spec(parse_reward_spec({"terms": NEW_TERMS}))
     fresh = _worker(tmp_path / "b", NEW_TERMS)
     want = fresh.model.replay_buffer.demos.rewards[:, 0]
@@ -279,11 +286,13 @@ def test_the_example_run_config_is_the_benchs_learner_with_50_demonstrations():
     describe what it configures, but for the reward's scale, which the bench standardises)."""
     from pathlib import Path
 
-    from bench.clip_push import SAC_ENVS, SAC_SETTINGS, WARMUP
+    from bench.clip_push import BASELINE, GOAL, SAC_ENVS, SAC_SETTINGS, WORLD
     from studio.spec import parse_run_config
 
     cfg = parse_run_config(Path(__file__).parents[1] / "examples" / "clip_push_demos.yaml")
-    assert (cfg.algo, cfg.demos, cfg.n_envs) == ("sac", 50, SAC_ENVS)
-    assert cfg.algo_kwargs == {**SAC_SETTINGS, "learning_starts": WARMUP}
+    assert (cfg.algo, cfg.demos, cfg.n_envs, cfg.time_limit_s) == ("sac", 50, SAC_ENVS, 1800)
+    assert cfg.algo_kwargs == SAC_SETTINGS
+    assert cfg.world_kwargs == {k: WORLD[k] for k in ("colors", "shapes", "pad_colors")}
     (clip,) = [t for t in cfg.reward.terms if t.enabled]
-    assert clip.goal_prompts == ["the red cube is on the blue pad"] and clip.alpha == 1.0
+    assert (clip.goal_prompts, clip.baseline_prompts, clip.alpha) == ([GOAL], [BASELINE], 1.0)
+    assert clip.weight == 16.0        # ~1 / the reward's spread over random actions (0.063 in the bench's runs)

@@ -83,7 +83,8 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                 demos = st.number_input("Scripted demonstrations", 0, 1000, 0, step=10, key="new_demos",
                                         help="Episodes of the scripted controller, played through this reward "
                                              "before training; half of every SAC batch is drawn from them, and a "
-                                             "reward edit relabels them. `python -m bench.clip_push --demos 50` "
+                                             "reward edit relabels them (or drops them where it cannot, and says "
+                                             "so). `python -m bench.clip_push --demos 50` "
                                              "measures what 50 do for one CLIP prompt on push, with its own SAC "
                                              "settings.")
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
