@@ -68,9 +68,9 @@ def play_demos(venv, controller: Callable, episodes: int,
     method and ``__call__(obs) -> action``) through ``venv``. ``venv`` is a ``DummyVecEnv`` or a stack of
     ``VecEnvWrapper``s over one, so its rewards are the stack's. Only the first ``episodes`` episodes to end are
     kept (others running, or ending on the same step beyond that count, are dropped), so every transition
-    belongs to a whole episode. Success is the last step's
-    ``info["is_success"]``. ``embeddings``, called after each step, returns that step's image embeddings (one
-    row per env) or ``None``; the demos keep them, and the infos, when it is given."""
+    belongs to a whole episode. Success is the last step's ``info["is_success"]``. ``embeddings``, called after
+    each step, returns that step's image embeddings (one row per env) or ``None``; the demos keep them, and the
+    infos, when it is given."""
     if episodes < 1:
         raise ValueError(f"episodes {episodes!r}: play at least one demonstration episode (or none at all)")
     base = venv.unwrapped
@@ -90,11 +90,11 @@ def play_demos(venv, controller: Callable, episodes: int,
         actions = np.clip(actions, low, high)
         new_obs, rewards, dones, infos = venv.step(actions)
         emb = embeddings() if embeddings is not None else None
+        scaled = 2.0 * (actions - low) / (high - low) - 1.0                 # SB3 stores actions in [-1, 1]
         for i, info in enumerate(infos):
             next_obs = info["terminal_observation"] if dones[i] else new_obs[i]
             truncated = bool(info.get("TimeLimit.truncated", False))
-            scaled = 2.0 * (actions[i] - low) / (high - low) - 1.0         # SB3 stores actions in [-1, 1]
-            rows[i].append((obs[i], scaled, next_obs, rewards[i], float(dones[i]), float(truncated), info,
+            rows[i].append((obs[i], scaled[i], next_obs, rewards[i], float(dones[i]), float(truncated), info,
                             None if emb is None else emb[i]))
             if dones[i]:
                 if done_episodes < episodes:
