@@ -14,7 +14,16 @@ Candidates:
 * ``cnn``: a small convolutional tower (3x3 convolutions, a stride-2 stem, global max pooling) from random
   weights: locality and max pooling suit an 8 px object anywhere in the frame;
 * ``cnn_fullres``: the same idea with its first two convolutions at full resolution (about 15 times the
-  ViT's cost per image).
+  ViT's cost per image);
+* ``vit_patch8``: the shipped tower with 8 px patches (12 x 12 tokens): its patch embedding resized and its
+  position embedding interpolated (FlexiViT's recipe), then fine-tuned: do smaller patches let it see shape?
+* ``vit_stem``: the shipped tower with a convolutional branch beside its patch embedding (a 3x3 convolution
+  at full resolution, 3x3 max pooling, 4x4 patches of that), added to the patch tokens and zero-initialised,
+  so it starts as the shipped tower.
+
+``--fit-scenes N`` sets how many training-range scenes are rendered to fit (300 by default, about 5,000
+frames) and ``--only a,b`` which candidates run: ``--only vit_shipped --fit-scenes 1500 --epochs 4`` asks
+whether more frames, rather than another architecture, teach the shipped tower shape.
 
 Headline: ``<candidate>_heldout`` (last epoch), ``<candidate>_images_per_s`` and ``majority`` (the held-out
 share of the commoner shape: what seeing nothing scores). The studio CLIP's own embedding, probed linearly,
@@ -71,16 +80,56 @@ class SmallCNN(nn.Module):
         return self.features(x).amax((2, 3))
 
 
+class StemBranch(nn.Module):
+    """The shipped patch embedding plus a convolutional branch at full resolution whose last layer starts at
+    zero: the tower computes what it did until training moves the branch."""
+
+    def __init__(self, patch_embed: nn.Module, width: int, channels: int = 16):
+        super().__init__()
+        self.patch_embed = patch_embed
+        last = nn.Conv2d(channels, width, 4, stride=4)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.branch = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3), last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.patch_embed(x) + self.branch(x)
+
+
+def with_patch(visual: nn.Module, patch: int) -> nn.Module:
+    """``visual`` (an open_clip ViT at 96 px) with ``patch`` px patches: the patch embedding resized
+    bilinearly (scaled to keep its response to a flat patch) and the position grid interpolated bicubically."""
+    weight = visual.conv1.weight.data
+    old, grid = weight.shape[-1], 96 // patch
+    visual.conv1 = nn.Conv2d(3, weight.shape[0], patch, stride=patch, bias=False)
+    visual.conv1.weight.data = F.interpolate(weight, size=(patch, patch), mode="bilinear") * (old / patch) ** 2
+    pos = visual.positional_embedding.data
+    side = int(round((len(pos) - 1) ** 0.5))
+    cells = F.interpolate(pos[1:].reshape(side, side, -1).permute(2, 0, 1)[None], size=(grid, grid),
+                          mode="bicubic")[0].permute(1, 2, 0).reshape(grid * grid, -1)
+    visual.positional_embedding = nn.Parameter(torch.cat([pos[:1], cells]))
+    return visual
+
+
 def candidates() -> dict[str, nn.Module]:
     import open_clip
 
     register()
     torch.manual_seed(0)            # the random towers start from the same weights every run
     name = checkpoint_model(STUDIO_CHECKPOINT)
-    shipped = open_clip.create_model(name)
-    shipped.load_state_dict({k: v.float() for k, v in torch.load(STUDIO_CHECKPOINT, map_location="cpu").items()})
-    return {"vit_shipped": shipped.visual, "vit_scratch": open_clip.create_model(name).visual, "cnn": SmallCNN(),
-            "cnn_fullres": FullResCNN()}
+
+    def shipped():
+        model = open_clip.create_model(name)
+        model.load_state_dict({k: v.float() for k, v in torch.load(STUDIO_CHECKPOINT, map_location="cpu").items()})
+        return model.visual
+
+    stem = shipped()
+    stem.conv1 = StemBranch(stem.conv1, stem.conv1.out_channels)
+    return {"vit_shipped": shipped(), "vit_scratch": open_clip.create_model(name).visual, "cnn": SmallCNN(),
+            "cnn_fullres": FullResCNN(), "vit_patch8": with_patch(shipped(), 8), "vit_stem": stem}
+
+
+FINE_TUNED = ("vit_shipped", "vit_patch8", "vit_stem")   # start from the shipped weights: the lower rate
 
 
 def images_per_s(tower: nn.Module, seconds: float) -> float:
@@ -121,9 +170,20 @@ def fit(tower: nn.Module, data: dict, epochs: int, lr: float, seed: int) -> list
 def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None, help="epochs per candidate (default 8, --quick 1)")
+    p.add_argument("--fit-scenes", type=int, default=None,
+                   help="training-range scenes rendered to fit (default 300, about 5,000 frames; --quick 30)")
+    p.add_argument("--only", default=None, help="comma-separated candidates to run (default: all)")
     args = p.parse_args(argv)
+    everyone = list(candidates())
+    only = everyone if args.only is None else [c.strip() for c in args.only.split(",") if c.strip()]
+    unknown = sorted(set(only) - set(everyone))
+    if unknown or not only:
+        p.error(f"--only {args.only!r}: unknown candidate(s) {unknown}; choose from {everyone}")
+    if args.fit_scenes is not None and not 10 <= args.fit_scenes <= 5000:
+        p.error(f"--fit-scenes {args.fit_scenes}: give 10 to 5000 scenes (each renders about 17 frames)")
     epochs = args.epochs or (1 if args.quick else 8)
     n_fit, n_test = (30, 15) if args.quick else (300, 150)
+    n_fit = args.fit_scenes or n_fit
     fit_set, test_set = shape_sets(n_fit, n_test)
 
     def label(frames):
@@ -135,8 +195,10 @@ def main(argv=None) -> dict:
     headline: dict = {"majority": round(max(share, 1 - share), 3)}
     details: dict = {"fit_frames": len(fit_set), "heldout_frames": len(test_set), "epochs": epochs}
     for name, tower in candidates().items():
+        if name not in only:
+            continue
         started = time.time()
-        history = fit(tower, data, epochs, lr=3e-4 if name == "vit_shipped" else 1e-3, seed=0)
+        history = fit(tower, data, epochs, lr=3e-4 if name in FINE_TUNED else 1e-3, seed=0)
         details[name] = {"history": history, "train_seconds": round(time.time() - started, 1)}
         headline[f"{name}_heldout"] = history[-1]["heldout_acc"]
         headline[f"{name}_images_per_s"] = round(images_per_s(tower, 1.0 if args.quick else 3.0))

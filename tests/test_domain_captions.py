@@ -239,7 +239,8 @@ def test_bare_robot_phrases_decorate_both_scenes_alike():
 @pytest.mark.parametrize("flag,value", [("--decorate", "1.5"), ("--wander", "-0.1"), ("--decorate", "nan"),
                                         ("--arm-phrases", "2"), ("--graded", "-1"), ("--graded", "nan"),
                                         ("--graded", "101"), ("--occlude", "1.5"), ("--occlude", "nan"),
-                                        ("--gripper", "1.5"), ("--gripper", "nan")])
+                                        ("--gripper", "1.5"), ("--gripper", "nan"), ("--object-head", "-1"),
+                                        ("--object-head", "nan")])
 def test_the_trainer_refuses_a_share_or_a_weight_out_of_range_before_rendering_anything(flag, value, capsys):
     from agents.vlm.train_domain_clip import main
 
@@ -393,6 +394,38 @@ def test_the_graded_loss_orders_frames_by_distance_within_the_lifted_flag():
     score = torch.tensor([-1.0, 1.0], requires_grad=True)          # the nearer frame scores lower: misordered
     graded_rank_loss(score, torch.tensor([0.02, 0.40]), flat[:2]).backward()
     assert score.grad[0] < 0 < score.grad[1]                       # descent raises the nearer, lowers the farther
+
+
+def test_the_object_head_loss_names_every_object_in_view_and_skips_the_humanoid():
+    """Targets are the scene's colour-shape objects (pads and poses named by none); a head that names them
+    costs less than one that names the same colours with the other shape; the loss reaches the tower."""
+    import torch
+
+    from agents.vlm.train_domain_clip import OBJECT_NAMES, object_presence_loss
+
+    head = torch.nn.Linear(4, len(OBJECT_NAMES), bias=False)
+    img = torch.eye(4)[:3].clone().requires_grad_(True)
+    present = [("red cube", "blue cylinder"), ("red cylinder",), ()]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.weight[OBJECT_NAMES.index("red cube"), 0] = head.weight[OBJECT_NAMES.index("blue cylinder"), 0] = 8
+        head.weight[OBJECT_NAMES.index("red cylinder"), 1] = 8
+        head.weight[:, :2] -= 4              # every other object: logit -4, so absent
+    right = object_presence_loss(head, img[:2], present[:2], [False, False])
+    with torch.no_grad():
+        swapped = torch.nn.Linear(4, len(OBJECT_NAMES), bias=False)
+        swapped.weight.copy_(head.weight)
+        for cube, cyl in [(n, n.replace("cube", "cylinder")) for n in OBJECT_NAMES if n.endswith("cube")]:
+            a, b = OBJECT_NAMES.index(cube), OBJECT_NAMES.index(cyl)
+            swapped.weight[[a, b]] = head.weight[[b, a]]
+    wrong = object_presence_loss(swapped, img[:2], present[:2], [False, False])
+    assert right < 0.05 < 0.5 < wrong
+    # a humanoid frame adds nothing: the loss over (table, pose) equals the loss over the table frame alone
+    both = object_presence_loss(head, img[[0, 2]], [present[0], present[2]], [False, True])
+    assert torch.isclose(both, object_presence_loss(head, img[:1], present[:1], [False]))
+    assert object_presence_loss(head, img[2:], present[2:], [True]) == 0.0
+    wrong.backward()
+    assert img.grad.abs().sum() > 0
 
 
 def test_the_relation_ceiling_is_below_one_when_relations_lump_frames_of_different_progress():
