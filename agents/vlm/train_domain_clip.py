@@ -53,7 +53,9 @@ from run 17, seed 350000: the head's loss fell from about 0.7 to a mean of 0.215
 did not move (pairwise 0.73 and linear probe 0.63, as run 17's; caption top-1 0.749;
 ``bench/results/domain_clip_run22_object_head.json``). A first try that trained the head at the model's
 learning rate bent the embedding instead (check top-1 0.715 after a round) and was stopped; the head now
-learns 30 times faster on its input scaled by 10 (:data:`HEAD_LR_GAIN`, :data:`HEAD_INPUT_SCALE`).
+learns 30 times faster on its input scaled by 10 (:data:`HEAD_LR_GAIN`, :data:`HEAD_INPUT_SCALE`). Run 23
+(not shipped): run 22 with ``--object-head 5``, seed 370000: shape pairwise 0.76, probe 0.65, caption top-1
+0.746, still-arm share 0.37 (``..._run23_object_head5.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
