@@ -15,8 +15,9 @@ Candidates:
   weights: locality and max pooling suit an 8 px object anywhere in the frame;
 * ``cnn_fullres``: the same idea with its first two convolutions at full resolution (about 15 times the
   ViT's cost per image);
-* ``vit_patch8``: the shipped tower with 8 px patches (12 x 12 tokens): its patch embedding resized and its
-  position embedding interpolated (FlexiViT's recipe), then fine-tuned: do smaller patches let it see shape?
+* ``vit_patch8``: the shipped tower with 8 px patches (12 x 12 tokens): its patch embedding resized (bilinear,
+  area-scaled) and its position embedding interpolated, after FlexiViT, then fine-tuned: do smaller patches
+  let it see shape?
 * ``vit_stem``: the shipped tower with a convolutional branch beside its patch embedding (a 3x3 convolution
   at full resolution, 3x3 max pooling, 4x4 patches of that), added to the patch tokens and zero-initialised,
   so it starts as the shipped tower.
@@ -98,35 +99,56 @@ class StemBranch(nn.Module):
 
 def with_patch(visual: nn.Module, patch: int) -> nn.Module:
     """``visual`` (an open_clip ViT at 96 px) with ``patch`` px patches: the patch embedding resized
-    bilinearly (scaled to keep its response to a flat patch) and the position grid interpolated bicubically."""
+    bilinearly (antialiased) and scaled by the area ratio (a flat patch's response kept to within about 5%;
+    FlexiViT's pseudo-inverse resize would keep it exactly) and the position grid interpolated bicubically."""
     weight = visual.conv1.weight.data
     old, grid = weight.shape[-1], 96 // patch
     visual.conv1 = nn.Conv2d(3, weight.shape[0], patch, stride=patch, bias=False)
-    visual.conv1.weight.data = F.interpolate(weight, size=(patch, patch), mode="bilinear") * (old / patch) ** 2
+    visual.conv1.weight.data = F.interpolate(weight, size=(patch, patch), mode="bilinear",
+                                              antialias=True) * (old / patch) ** 2
     pos = visual.positional_embedding.data
     side = int(round((len(pos) - 1) ** 0.5))
     cells = F.interpolate(pos[1:].reshape(side, side, -1).permute(2, 0, 1)[None], size=(grid, grid),
                           mode="bicubic")[0].permute(1, 2, 0).reshape(grid * grid, -1)
     visual.positional_embedding = nn.Parameter(torch.cat([pos[:1], cells]))
+    visual.patch_size, visual.grid_size = (patch, patch), (grid, grid)
     return visual
 
 
-def candidates() -> dict[str, nn.Module]:
+def _shipped() -> nn.Module:
     import open_clip
 
     register()
-    torch.manual_seed(0)            # the random towers start from the same weights every run
-    name = checkpoint_model(STUDIO_CHECKPOINT)
+    model = open_clip.create_model(checkpoint_model(STUDIO_CHECKPOINT))
+    model.load_state_dict({k: v.float() for k, v in torch.load(STUDIO_CHECKPOINT, map_location="cpu").items()})
+    return model.visual
 
-    def shipped():
-        model = open_clip.create_model(name)
-        model.load_state_dict({k: v.float() for k, v in torch.load(STUDIO_CHECKPOINT, map_location="cpu").items()})
-        return model.visual
 
-    stem = shipped()
-    stem.conv1 = StemBranch(stem.conv1, stem.conv1.out_channels)
-    return {"vit_shipped": shipped(), "vit_scratch": open_clip.create_model(name).visual, "cnn": SmallCNN(),
-            "cnn_fullres": FullResCNN(), "vit_patch8": with_patch(shipped(), 8), "vit_stem": stem}
+def _with_stem() -> nn.Module:
+    tower = _shipped()
+    tower.conv1 = StemBranch(tower.conv1, tower.conv1.out_channels)
+    return tower
+
+
+def _vit_scratch() -> nn.Module:
+    import open_clip
+
+    register()
+    return open_clip.create_model(checkpoint_model(STUDIO_CHECKPOINT)).visual
+
+
+CANDIDATES = {"vit_shipped": _shipped, "vit_scratch": _vit_scratch, "cnn": SmallCNN, "cnn_fullres": FullResCNN,
+              "vit_patch8": lambda: with_patch(_shipped(), 8), "vit_stem": _with_stem}
+
+
+def candidates(names=None) -> dict[str, nn.Module]:
+    """The towers named (all of :data:`CANDIDATES` by default), each built right after ``torch.manual_seed(0)``:
+    a random tower (or branch) starts from the same weights whichever others are built, and in every run."""
+    out = {}
+    for name in names or CANDIDATES:
+        torch.manual_seed(0)
+        out[name] = CANDIDATES[name]()
+    return out
 
 
 FINE_TUNED = ("vit_shipped", "vit_patch8", "vit_stem")   # start from the shipped weights: the lower rate
@@ -174,11 +196,12 @@ def main(argv=None) -> dict:
                    help="training-range scenes rendered to fit (default 300, about 5,000 frames; --quick 30)")
     p.add_argument("--only", default=None, help="comma-separated candidates to run (default: all)")
     args = p.parse_args(argv)
-    everyone = list(candidates())
+    everyone = list(CANDIDATES)
     only = everyone if args.only is None else [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = sorted(set(only) - set(everyone))
     if unknown or not only:
-        p.error(f"--only {args.only!r}: unknown candidate(s) {unknown}; choose from {everyone}")
+        said = f"unknown candidate(s) {unknown}" if unknown else "no candidate named"
+        p.error(f"--only {args.only!r}: {said}; choose from {everyone}")
     if args.fit_scenes is not None and not 10 <= args.fit_scenes <= 5000:
         p.error(f"--fit-scenes {args.fit_scenes}: give 10 to 5000 scenes (each renders about 17 frames)")
     epochs = args.epochs or (1 if args.quick else 8)
@@ -194,9 +217,7 @@ def main(argv=None) -> dict:
     share = float(data["yt"].float().mean())
     headline: dict = {"majority": round(max(share, 1 - share), 3)}
     details: dict = {"fit_frames": len(fit_set), "heldout_frames": len(test_set), "epochs": epochs}
-    for name, tower in candidates().items():
-        if name not in only:
-            continue
+    for name, tower in candidates(only).items():
         started = time.time()
         history = fit(tower, data, epochs, lr=3e-4 if name in FINE_TUNED else 1e-3, seed=0)
         details[name] = {"history": history, "train_seconds": round(time.time() - started, 1)}

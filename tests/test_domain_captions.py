@@ -240,7 +240,7 @@ def test_bare_robot_phrases_decorate_both_scenes_alike():
                                         ("--arm-phrases", "2"), ("--graded", "-1"), ("--graded", "nan"),
                                         ("--graded", "101"), ("--occlude", "1.5"), ("--occlude", "nan"),
                                         ("--gripper", "1.5"), ("--gripper", "nan"), ("--object-head", "-1"),
-                                        ("--object-head", "nan")])
+                                        ("--object-head", "nan"), ("--object-head", "101")])
 def test_the_trainer_refuses_a_share_or_a_weight_out_of_range_before_rendering_anything(flag, value, capsys):
     from agents.vlm.train_domain_clip import main
 
