@@ -19,6 +19,7 @@ learner defaults (:func:`agents.memory.train.agent_learner_kwargs`, the DCEM ext
 
 from __future__ import annotations
 
+import copy
 import functools
 import signal
 from pathlib import Path
@@ -144,6 +145,8 @@ def make_model(algo: str, venv: VecEnv, algo_kwargs: dict[str, Any] | None = Non
             the other memory-room agents ``ppo``).
     """
     _check_agent(agent)
+    # SB3 writes into the policy_kwargs it is given (use_sde): a deep copy keeps the caller's config as it was
+    algo_kwargs = copy.deepcopy(algo_kwargs)
     policy, defaults = POLICIES[algo], DEFAULTS.get(algo, {})
     if agent != "mlp":
         from agents.memory.train import agent_learner_kwargs, algo_for

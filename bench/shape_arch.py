@@ -115,11 +115,16 @@ def with_patch(visual: nn.Module, patch: int) -> nn.Module:
     return visual
 
 
-def _shipped() -> nn.Module:
+def _studio_model():
+    """A randomly initialised model of the shipped checkpoint's architecture."""
     import open_clip
 
     register()
-    model = open_clip.create_model(checkpoint_model(STUDIO_CHECKPOINT))
+    return open_clip.create_model(checkpoint_model(STUDIO_CHECKPOINT))
+
+
+def _shipped() -> nn.Module:
+    model = _studio_model()
     model.load_state_dict({k: v.float() for k, v in torch.load(STUDIO_CHECKPOINT, map_location="cpu").items()})
     return model.visual
 
@@ -131,10 +136,7 @@ def _with_stem() -> nn.Module:
 
 
 def _vit_scratch() -> nn.Module:
-    import open_clip
-
-    register()
-    return open_clip.create_model(checkpoint_model(STUDIO_CHECKPOINT)).visual
+    return _studio_model().visual
 
 
 CANDIDATES = {"vit_shipped": _shipped, "vit_scratch": _vit_scratch, "cnn": SmallCNN, "cnn_fullres": FullResCNN,

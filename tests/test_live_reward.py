@@ -79,3 +79,14 @@ def test_a_bad_edit_leaves_the_stack_unchanged():
         apply_terms(stack, [dict(OLD[0], weight=float("nan")), OLD[1]])
     assert stack.version == version and stack.describe() == described
     assert apply_terms(stack, OLD) == version + 1  # an identical spec is still a new version
+
+
+def test_make_model_leaves_the_callers_settings_as_they_were():
+    """SB3 writes ``use_sde`` into the ``policy_kwargs`` it is given; a run's config must not change under it."""
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    settings = {"policy_kwargs": {"net_arch": [8, 8]}, "buffer_size": 100}
+    model = make_model("sac", DummyVecEnv([lambda: gym.make("Pendulum-v1")]), settings)
+    assert settings == {"policy_kwargs": {"net_arch": [8, 8]}, "buffer_size": 100}
+    assert model.policy_kwargs["net_arch"] == [8, 8]
