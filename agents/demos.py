@@ -1,5 +1,5 @@
-"""Demonstrations for an off-policy learner: scripted episodes played through the training env, and a replay
-buffer that draws a fixed share of every batch from them.
+"""Demonstrations for a learner: scripted episodes played through the training env; for an off-policy learner a
+replay buffer that draws a fixed share of every batch from them, for an on-policy one a start cloned from them.
 
 RoboFuME (Yang et al. 2023) learns from a VLM's reward starting from a few demonstrations, not from a random
 policy. RLPD (Ball et al. 2023) is the simplest way an off-policy learner uses such data: the demonstrations
@@ -19,6 +19,9 @@ measures exactly that).
   demonstrations with :meth:`DemoReplayBuffer.add_demos`. Its ``sample`` then returns ``demo_share`` of each
   batch from them, with ``reward_transform`` applied to their rewards (the same affine map the online rewards
   get), and the rest from the agent's own steps.
+* :func:`pretrain_on_policy` starts PPO from them instead, which keeps no buffer: behaviour cloning of the
+  policy and its value head fitted to the returns they were paid (:func:`normalised_by` puts them on a
+  ``VecNormalize``'s scale first).
 * :func:`play_for_stack` is :func:`play_demos` for a studio run, whose reward can be edited while it trains:
   it also keeps what a :class:`agents.live_reward.ReplayLabels` needs (world terms, terminal flags, and the
   image embeddings while a CLIP term is on), so an edit relabels the demonstrations as it relabels the
@@ -27,7 +30,7 @@ measures exactly that).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -40,6 +43,8 @@ from agents.live_reward import ReplayLabels
 from agents.sb3_factory import LatestEmbeddings
 
 DEMO_SHARE = 0.5        # of each batch, from the demonstrations: RLPD's symmetric sampling
+BC_EPOCHS = 50          # behaviour-cloning passes over the demonstrations for an on-policy learner (~2 s for 50)
+BC_LOG_STD = -1.2       # the policy's spread after cloning: std 0.3 of the [-1, 1] action range
 
 
 @dataclass
@@ -118,6 +123,69 @@ def sac_demo_kwargs(algo_kwargs: dict | None = None, demo_share: float = DEMO_SH
     algo_kwargs = dict(algo_kwargs or {})
     buffer_kwargs = {**(algo_kwargs.get("replay_buffer_kwargs") or {}), "demo_share": demo_share}
     return {**algo_kwargs, "replay_buffer_class": DemoReplayBuffer, "replay_buffer_kwargs": buffer_kwargs}
+
+
+def discounted_returns(demos: Demos, gamma: float) -> np.ndarray:
+    """Each step's discounted return to its episode's end, from the rewards the demonstrations were paid (an
+    episode ends at each ``done``; a time limit is not bootstrapped past, so the tail is a little short)."""
+    out = np.zeros(len(demos), np.float32)
+    future = 0.0
+    for k in range(len(demos) - 1, -1, -1):
+        future = demos.rewards[k] + gamma * future * (1.0 - demos.dones[k])
+        out[k] = future
+    return out
+
+
+def normalised_by(venv, demos: Demos) -> Demos:
+    """``demos`` played below ``venv`` (an SB3 ``VecNormalize``), put into its statistics as if it had seen them
+    (observation mean and variance; the running discounted return its rewards are scaled by) and returned on its
+    scale: observations normalised with the statistics after all of them, rewards divided as it divides them."""
+    venv.obs_rms.update(demos.observations)
+    running = 0.0
+    returns = np.zeros(len(demos), np.float64)
+    for k in range(len(demos)):          # VecNormalize's own recurrence (one env at a time: episodes are whole)
+        running = running * venv.gamma + float(demos.rewards[k])
+        returns[k] = running
+        if demos.dones[k]:
+            running = 0.0
+    venv.ret_rms.update(returns)
+    return replace(demos, observations=venv.normalize_obs(demos.observations).astype(np.float32),
+                   next_observations=venv.normalize_obs(demos.next_observations).astype(np.float32),
+                   rewards=venv.normalize_reward(demos.rewards).astype(np.float32))
+
+
+def pretrain_on_policy(model, demos: Demos, epochs: int = BC_EPOCHS, log_std: float = BC_LOG_STD,
+                       batch_size: int = 256, learning_rate: float = 1e-3) -> dict:
+    """Start an on-policy learner (SB3 PPO with a Gaussian policy) from demonstrations: behaviour cloning of the
+    policy's mean (the likelihood of the shown actions with the spread held at ``exp(log_std)``), and the value
+    head fitted to the discounted returns the demonstrations were paid (:func:`discounted_returns`), so the first
+    advantages are not measured against an untrained baseline. PPO has no replay buffer to keep them in: this is
+    how they reach it. The spread is left at ``exp(log_std)`` for PPO to learn from (SB3's default of 1 would
+    drown the cloned actions in noise). Observations must be as the model sees them (normalised, when a
+    ``VecNormalize`` played them). Returns the last epoch's losses."""
+    policy = model.policy
+    obs = th.as_tensor(demos.observations, device=policy.device)
+    actions = th.as_tensor(demos.actions, device=policy.device)
+    returns = th.as_tensor(discounted_returns(demos, model.gamma), device=policy.device)
+    with th.no_grad():
+        policy.log_std.fill_(log_std)
+    policy.log_std.requires_grad_(False)
+    optimiser = th.optim.Adam([p for p in policy.parameters() if p.requires_grad], lr=learning_rate)
+    generator = th.Generator().manual_seed(0)
+    try:
+        for _ in range(epochs):
+            order = th.randperm(len(obs), generator=generator)
+            for start in range(0, len(obs), batch_size):
+                batch = order[start:start + batch_size]
+                values, log_prob, _ = policy.evaluate_actions(obs[batch], actions[batch])
+                bc_loss = -log_prob.mean()
+                value_loss = th.nn.functional.mse_loss(values.flatten(), returns[batch])
+                optimiser.zero_grad()
+                (bc_loss + value_loss).backward()
+                optimiser.step()
+    finally:
+        policy.log_std.requires_grad_(True)
+    return {"bc_loss": round(float(bc_loss.detach()), 4), "value_loss": round(float(value_loss.detach()), 4)}
 
 
 def play_for_stack(venv, reward_env, stack, controller: Callable, episodes: int) -> tuple[Demos, ReplayLabels]:

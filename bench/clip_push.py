@@ -1,7 +1,8 @@
 """Learning that counts: SAC on ``push`` rewarded by one CLIP prompt and nothing else, judged by ground truth.
 
 ``python -m bench.clip_push [--quick] [--minutes M] [--algo sac|ppo] [--parallel] [--save] [--checkpoint PT]
-[--prompt task|whole] [--reach-weight W] [--demos N] [--demo-share S] [--reference dense|zero]`` trains two agents
+[--prompt task|whole] [--reach-weight W] [--demos N] [--demo-share S] [--reference dense|zero]
+[--curriculum] [--reference-alone]`` trains two agents
 with the same settings, each for the same wall-clock budget on the CPU:
 
 * ``clip``: the reward is the studio CLIP's VLM-RM reward for the goal prompt "the red cube is on the blue
@@ -16,18 +17,34 @@ with the same settings, each for the same wall-clock budget on the CPU:
 * ``reference``: the world's dense reference reward (reach + push + success terms), for the same number of
   environment steps as the CLIP agent got (it is faster per step, so a wall-clock budget would favour it).
 
-SAC is the default: PPO (``--algo ppo``, the first version of this bench) did not solve push at this budget
-even with the dense reward (0% after 442k steps), while SAC with the dense reward does within ~100k steps.
+SAC is the default. PPO (``--algo ppo``) needs far more steps on push than a rendered reward gets in 30 minutes:
+with the dense reward at full speed (``--reference-alone``, 3.05M steps in 30 minutes) its training success
+peaked near 50% around 1.5M steps and fell back to 10% by 3M, while SAC with the dense reward succeeds within
+~100k steps.
 
 ``--demos N`` starts both agents from N scripted pushes (:mod:`agents.demos`), played through each agent's own
-reward before it learns: the CLIP agent's are paid what it is paid (the prompt's reward, plus the reach term
-with ``--reach-weight``), put through the standardisation frozen after the warm-up when they are drawn. They are
-kept in a buffer of their own, and ``--demo-share`` (0.5) of every SAC batch is drawn from them. Demonstration
-steps are not counted in ``env_steps``, nor their playing time (``demos.minutes``: 0.24 for 50 in the recorded
-run) in ``wall_minutes``. The training episodes' scenes then continue the env's random stream after the
-demonstrations' (seeded, so a run repeats; they are not the scenes a run without demonstrations sees).
+reward before it learns: the CLIP agent's are paid what it is paid (the prompt's reward, plus the reach term with
+``--reach-weight``). SAC keeps them in a buffer of their own and draws ``--demo-share`` (0.5) of every batch from
+them, put through the standardisation frozen after the warm-up when they are drawn. PPO (``--algo ppo``) keeps no
+buffer: it starts cloned from them, the policy by behaviour cloning and the value head fitted to the returns they
+were paid (:func:`clone_demos`), and the cloned policy is judged on the evaluation scenes before any RL
+(``demos.cloned``): the control for what the reward adds. Demonstration steps are not counted in ``env_steps``,
+nor their playing (and PPO's cloning) time (``demos.minutes``: 0.24 for 50 in the recorded SAC run) in
+``wall_minutes``. The training episodes' scenes then continue the env's random stream after the demonstrations'
+(seeded, so a run repeats; they are not the scenes a run without demonstrations sees).
 ``--reference zero`` pays the second agent nothing at all instead of the dense reward: with ``--demos`` that is
 the control for what the demonstrations do on their own.
+
+``--curriculum`` teaches both agents with :class:`agents.curriculum.Curriculum` from scratch: the pad starts
+7-10 cm from the cube (a push of 1-4 cm succeeds) and moves farther lesson by lesson (``PUSH_LESSONS``) each time
+the last 100 training episodes of a lesson succeed 70% of the time, up to the world's own draw (12 cm and more),
+on which both are judged as always. The reward is unchanged: only where episodes start. ``curriculum`` in each
+agent's details says which lesson it reached and from which step.
+
+``--reference-alone`` trains only the second agent, for the whole wall-clock budget on one core and not held to
+a CLIP agent's steps: what the algorithm can do with the dense reward at full speed, with no rendering. It bounds
+what any reward can do at the CLIP agent's speed (``--algo ppo --reference-alone``: PPO needs far more steps than a
+rendered reward gets in 30 minutes). Its headline has ``reference`` and no CLIP keys.
 
 Colours are fixed (red cube, blue pad) so one prompt describes every episode; positions are random. Both are
 judged by the world's ground-truth ``is_success`` at the end of each training episode (the learning curve)
@@ -64,7 +81,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper, VecMonitor, VecNormalize
 
 import worlds
-from agents.demos import DEMO_SHARE, play_demos, sac_demo_kwargs
+from agents.curriculum import Curriculum
+from agents.demos import DEMO_SHARE, normalised_by, play_demos, pretrain_on_policy, sac_demo_kwargs
 from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack, WorldTerm
 from agents.scripted import ScriptedController
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder, studio_embedder
@@ -80,6 +98,12 @@ SAC_ENVS = 4           # 4 env steps per gradient-step pair: 0.5 updates per env
 PPO_SETTINGS = dict(n_steps=256, batch_size=512, n_epochs=10, gamma=0.98, gae_lambda=0.95, learning_rate=3e-4,
                     clip_range=0.2, ent_coef=0.0, policy_kwargs=dict(net_arch=[256, 256]))
 PPO_ENVS = 8
+# Pad 0's distance from the cube, lesson by lesson (m); None: the world's own draw, on which agents are judged.
+PUSH_LESSONS = [{"pad_distance": [0.07, 0.10]}, {"pad_distance": [0.07, 0.13]}, {"pad_distance": [0.07, 0.17]},
+                {"pad_distance": [0.08, 0.22]}, {"pad_distance": [0.10, 0.30]}, {"pad_distance": None}]
+PROMOTE_AT, PROMOTE_WINDOW = 0.7, 100
+HEADLINE_KEYS = ("success_rate", "env_steps", "wall_minutes", "device", "cube_moved_cm", "final_gripper_to_pad_cm",
+                 "final_cube_to_pad_cm")
 
 
 class VecStandardizeReward(VecEnvWrapper):
@@ -240,7 +264,8 @@ def _film(episodes: list[list[np.ndarray]], path) -> None:
 def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps: int | None = None,
           algo: str = "sac", report=None, follow=None, leader_done=None, save=None,
           checkpoint: Path | None = None, reach_weight: float = 0.0,
-          prompt: tuple[str, str] = (GOAL, BASELINE), demos: int = 0, demo_share: float = DEMO_SHARE) -> dict:
+          prompt: tuple[str, str] = (GOAL, BASELINE), demos: int = 0, demo_share: float = DEMO_SHARE,
+          curriculum: bool = False) -> dict:
     torch.manual_seed(seed)
     shown = None
     if algo == "sac":
@@ -253,9 +278,12 @@ def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps:
     else:
         venv = make_venv(reward, algo, PPO_ENVS, seed, checkpoint, reach_weight, prompt)
         model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **copy.deepcopy(PPO_SETTINGS))
+        if demos:
+            shown = clone_demos(model, venv, demos, eval_episodes, seed)
     budget = Budget(minutes * 60, max_steps, report, follow, leader_done)
+    teacher = Curriculum(PUSH_LESSONS, PROMOTE_AT, PROMOTE_WINDOW) if curriculum else None
     start = time.time()
-    model.learn(total_timesteps=10**9, callback=budget)
+    model.learn(total_timesteps=10**9, callback=[budget, teacher] if teacher else budget)
     wall = (time.time() - start) / 60
     venv.training = False
     film = Path(f"{save}_{reward}") if save else None
@@ -268,6 +296,7 @@ def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps:
     scale = {"mean": round(venv.mean, 5), "std": round(venv.std, 5)} if isinstance(venv, VecStandardizeReward) else None
     venv.close()
     return {"reward_standardisation": scale, **final, "demos": shown,
+            "curriculum": teacher.summary() if teacher else None,
             "env_steps": int(model.num_timesteps),
             "wall_minutes": round(wall, 1), "steps_per_s": round(model.num_timesteps / (wall * 60), 1),
             "minutes_waiting_for_the_other_run": round(budget.waited / 60, 1),
@@ -290,6 +319,22 @@ def show_demos(model, venv, episodes: int) -> dict:
             "minutes": round((time.time() - start) / 60, 2), "raw_reward_mean": round(float(played.rewards.mean()), 5)}
 
 
+def clone_demos(model, venv, episodes: int, eval_episodes: int, seed: int) -> dict:
+    """PPO's start from ``episodes`` scripted pushes (:func:`agents.demos.pretrain_on_policy`): played below the
+    ``VecNormalize`` (raw observations and the agent's own reward), put on its scale, cloned into the policy and
+    its value head. The cloned policy is judged on the evaluation's own scenes before any RL: the control for
+    what the reward then adds. Returns what was shown."""
+    start = time.time()
+    played = play_demos(venv.venv, ScriptedController, episodes)
+    losses = pretrain_on_policy(model, normalised_by(venv, played))
+    cloned = evaluate(model, venv, eval_episodes, seed)
+    return {"episodes": played.episodes, "steps": len(played),
+            "success_rate": round(played.successes / played.episodes, 3), "demo_share": None,
+            "minutes": round((time.time() - start) / 60, 2), "raw_reward_mean": round(float(played.rewards.mean()), 5),
+            "cloned": {"success_rate": cloned["success_rate"], "cube_moved_cm": cloned["cube_moved_cm"],
+                       "final_cube_to_pad_cm": cloned["final_cube_to_pad_cm"], **losses}}
+
+
 def plot(results: dict, path, algo: str, reference: str = "dense") -> None:
     import matplotlib
 
@@ -304,13 +349,23 @@ def plot(results: dict, path, algo: str, reference: str = "dense") -> None:
         k = max(1, min(100, len(curve) // 10))
         smooth = np.convolve(curve[:, 2], np.ones(k) / k, mode="valid")
         label = "zero reward (control)" if name == "reference" and reference == "zero" else name
-        ax.plot(curve[k - 1:, 0], smooth, label=f"{label} (eval {res['success_rate']:.0%})")
+        line, = ax.plot(curve[k - 1:, 0], smooth, label=f"{label} (eval {res['success_rate']:.0%})")
+        taught = res.get("curriculum") or {}
+        for lesson, steps in taught.get("began_at_steps", {}).items():      # where each lesson began
+            if lesson != "0":
+                ax.axvline(steps, color=line.get_color(), ls=":", lw=1)
+                ax.text(steps, 1.0, f" {lesson}", color=line.get_color(), fontsize=7, va="top")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("ground-truth success\n(training episodes, moving mean)")
-    shown = results["clip"].get("demos")
+    shown = results.get("clip", {}).get("demos")
     against = "a zero reward" if reference == "zero" else "the dense reference reward"
-    ax.set_title(f"{algo.upper()} on push: one CLIP prompt vs {against}"
-                 + (f"\n(both from {shown['episodes']} scripted demonstrations)" if shown else ""))
+    taught = results.get("clip", {}).get("curriculum")
+    if "clip" not in results:
+        ax.set_title(f"{algo.upper()} on push: the dense reference reward alone, at full speed")
+    else:
+        ax.set_title(f"{algo.upper()} on push: one CLIP prompt vs {against}"
+                     + (f"\n(both from {shown['episodes']} scripted demonstrations)" if shown else "")
+                     + (f"\n(both taught lesson by lesson; dotted: where lesson n began)" if taught else ""))
     ax.set_ylim(-0.02, 1.02)
     ax.legend()
     fig.tight_layout()
@@ -320,15 +375,15 @@ def plot(results: dict, path, algo: str, reference: str = "dense") -> None:
 
 
 def _reference_process(queue, reward, minutes, seed, episodes, algo, follow, leader_done, save, demos,
-                       demo_share) -> None:
+                       demo_share, curriculum) -> None:
     torch.set_num_threads(1)
     queue.put(train(reward, minutes, seed, episodes, algo=algo, follow=follow, leader_done=leader_done,
-                    save=save, demos=demos, demo_share=demo_share))
+                    save=save, demos=demos, demo_share=demo_share, curriculum=curriculum))
 
 
 def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, checkpoint=None,
                   reach_weight: float = 0.0, prompt: tuple[str, str] = (GOAL, BASELINE), reference: str = "reference",
-                  demos: int = 0, demo_share: float = DEMO_SHARE) -> tuple[dict, dict]:
+                  demos: int = 0, demo_share: float = DEMO_SHARE, curriculum: bool = False) -> tuple[dict, dict]:
     """The CLIP run here and the reference (``reference``: "reference" for the dense reward, "zero") in a spawned
     process, in step (see :class:`Budget`)."""
     import multiprocessing
@@ -337,11 +392,12 @@ def _side_by_side(minutes: float, seed: int, episodes: int, algo: str, save, che
     steps, leader_done, queue = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
     follower = ctx.Process(target=_reference_process,
                            args=(queue, reference, minutes, seed, episodes, algo, steps, leader_done, save, demos,
-                                 demo_share), daemon=True)
+                                 demo_share, curriculum), daemon=True)
     follower.start()
     try:
         clip = train("clip", minutes, seed, episodes, algo=algo, report=steps, save=save, checkpoint=checkpoint,
-                     reach_weight=reach_weight, prompt=prompt, demos=demos, demo_share=demo_share)
+                     reach_weight=reach_weight, prompt=prompt, demos=demos, demo_share=demo_share,
+                     curriculum=curriculum)
     finally:
         leader_done.set()
     reference = queue.get()
@@ -377,19 +433,31 @@ def main(argv=None) -> dict:
                         "nothing at all, the control for --demos (what a learner takes from the demonstrations "
                         "alone)")
     p.add_argument("--demos", type=int, default=0,
-                   help="SAC only: play this many scripted push episodes (agents.scripted) through each agent's own "
-                        "reward before it learns, and draw --demo-share of every batch from them (RLPD's symmetric "
-                        "sampling). They are paid what the agent's reward pays (the CLIP prompt's, for the CLIP "
-                        "agent): they show what can be done, the reward says whether it was good. 0: none")
-    p.add_argument("--demo-share", type=float, default=DEMO_SHARE,
+                   help="play this many scripted push episodes (agents.scripted) through each agent's own reward "
+                        "before it learns. SAC draws --demo-share of every batch from them (RLPD's symmetric "
+                        "sampling); PPO starts cloned from them (policy and value head; the cloned policy is "
+                        "judged first, as the control). They are paid what the agent's reward pays (the CLIP "
+                        "prompt's, for the CLIP agent): they show what can be done, the reward says whether it "
+                        "was good. 0: none")
+    p.add_argument("--demo-share", type=float, default=None,
                    help="with --demos, the share of each SAC batch drawn from the demonstrations (0 up to, not "
                         "including, 1)")
+    p.add_argument("--curriculum", action="store_true",
+                   help="teach both agents lesson by lesson: the pad starts 7-10 cm from the cube and moves out to "
+                        "the world's own draw as training success reaches 70%% (PUSH_LESSONS); judged as always")
+    p.add_argument("--reference-alone", action="store_true",
+                   help="train only the second agent (the dense reward, or --reference zero) for the whole budget "
+                        "at full speed, not held to a CLIP agent's steps: what the algorithm can do at all")
     args = p.parse_args(argv)
+    if args.reference_alone and args.parallel:
+        p.error("--reference-alone with --parallel: there is no CLIP run to go beside; drop --parallel")
     if args.demos < 0:
         p.error(f"--demos {args.demos}: give a number of scripted episodes, 0 for none")
-    if args.demos and args.algo != "sac":
-        p.error(f"--demos {args.demos} with --algo {args.algo}: demonstrations go into SAC's replay buffer; "
-                "use --algo sac")
+    if args.demo_share is not None and args.algo != "sac":
+        p.error(f"--demo-share {args.demo_share} with --algo {args.algo}: PPO keeps no replay buffer to share; it "
+                "starts cloned from the demonstrations. Drop --demo-share, or use --algo sac")
+    if args.demo_share is None:
+        args.demo_share = DEMO_SHARE
     if not 0.0 <= args.demo_share < 1.0:       # also catches NaN
         p.error(f"--demo-share {args.demo_share}: give a share from 0 up to, not including, 1")
     if args.demos and args.demo_share == 0.0:
@@ -408,7 +476,16 @@ def main(argv=None) -> dict:
     save = stem if args.save else None
     prompt = PUSH_PROMPTS[args.prompt]
     second = "reference" if args.reference == "dense" else "zero"
-    demos = dict(demos=args.demos, demo_share=args.demo_share)
+    demos = dict(demos=args.demos, demo_share=args.demo_share, curriculum=args.curriculum)
+    if args.reference_alone:
+        reference = train(second, minutes, args.seed, episodes, algo=args.algo, save=save, **demos)
+        keys = HEADLINE_KEYS + ("steps_per_s", "train_success_last_200_episodes")
+        headline = {"reference": {k: reference[k] for k in keys}, "reference_alone": True, "algo": args.algo,
+                    "reward": args.reference, "demos": reference["demos"], "quick": args.quick}
+        if not args.quick:
+            plot({"reference": reference}, Path(f"{stem}.png"), args.algo, args.reference)
+        finish("clip_push", {"reference": reference}, headline, args.out)
+        return headline
     if args.parallel:
         clip, reference = _side_by_side(minutes, args.seed, episodes, args.algo, save, args.checkpoint,
                                         args.reach_weight, prompt, second, **demos)
@@ -422,12 +499,13 @@ def main(argv=None) -> dict:
     results = {"clip": clip, "reference": reference}
     if not args.quick:      # named like --save's files: a trial never overwrites the shipped plot
         plot(results, Path(f"{stem}.png"), args.algo, args.reference)
-    keys = ("success_rate", "env_steps", "wall_minutes", "device", "cube_moved_cm", "final_gripper_to_pad_cm",
-            "final_cube_to_pad_cm")
-    headline = {k: clip[k] for k in keys}
-    headline["reference"] = {k: reference[k] for k in keys}
+    headline = {k: clip[k] for k in HEADLINE_KEYS}
+    headline["reference"] = {k: reference[k] for k in HEADLINE_KEYS}
     headline["reference"]["reward"] = args.reference
     headline["demos"] = clip["demos"]
+    headline["curriculum"] = None if not args.curriculum else {
+        "lesson_reached": clip["curriculum"]["reached"], "of": len(PUSH_LESSONS),
+        "reference_lesson_reached": reference["curriculum"]["reached"]}
     checkpoint = args.checkpoint or STUDIO_CHECKPOINT
     sidecar = checkpoint.with_suffix(".json")
     # Every run's checkpoint is called studio_clip.pt: the training seed in its sidecar says which run it was.

@@ -205,6 +205,7 @@ class RunStatus:
     reason: str = ""
     exit_code: int | None = None
     recording: dict[str, Any] | None = None     # dataset_id, error (None: recording fine), episodes, steps
+    lesson: dict[str, Any] | None = None        # a curriculum's current lesson: index, of, settings, step
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -309,6 +309,22 @@ class RecordingConfig(BaseModel):
     """Side of the square video frames, in pixels."""
 
 
+class CurriculumConfig(BaseModel):
+    """Lessons taught in order (:class:`agents.curriculum.Curriculum`): each a dict of world settings applied
+    between episodes through the world's ``set_<name>`` (e.g. ``{pad_distance: [0.07, 0.10]}`` on push and
+    pick-and-place; ``null`` restores the world's default), held until the last ``window`` training episodes of
+    the lesson reach ``promote_at`` ground-truth success. The reward is not touched: only where episodes start."""
+
+    model_config = _FROZEN
+
+    lessons: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=100)]
+    """The lessons, easiest first; the last (normally the task as it is judged) is kept to the end."""
+    promote_at: Annotated[float, Field(gt=0, le=1)] = 0.7
+    """Training success rate over ``window`` episodes of a lesson that moves on to the next."""
+    window: Annotated[int, Field(ge=1, le=100_000)] = 100
+    """Episodes of a lesson its success rate is measured over."""
+
+
 class RunConfig(BaseModel):
     """One training run: everything the worker needs, frozen and serialisable (see module docstring)."""
 
@@ -353,6 +369,9 @@ class RunConfig(BaseModel):
     relabels them with the agent's own steps (or drops them where it cannot: a CLIP term added to a reward that
     had none, or ``telemetry.relabel_replay`` off). They do not count in ``total_steps``. SAC on the table-top worlds
     only, with envs in the trainer's process. ``bench.clip_push`` measures what 50 do for a CLIP prompt."""
+    curriculum: CurriculumConfig | None = None
+    """Teach the world lesson by lesson (:class:`CurriculumConfig`); ``None``: the world as it is from the start.
+    ``bench.clip_push --curriculum`` measures what it does for a CLIP prompt on push."""
     checkpoint_every: Annotated[int, Field(ge=0)] = 0
     """Save a checkpoint every this many env steps (0: only on request and at the end)."""
     time_limit_s: Annotated[float | None, Field(gt=0)] = None
@@ -441,6 +460,35 @@ class RunConfig(BaseModel):
         if self.subprocess_envs:
             raise ValueError(f"demos: {self.demos} needs the envs in the trainer's process (the controller reads "
                              "each env's true state): set subprocess_envs: false, or demos: 0")
+        return self
+
+    @model_validator(mode="after")
+    def _curriculum_fits(self) -> "RunConfig":
+        """Every lesson's settings, tried on the run's world now, so a bad one is named before training."""
+        if self.curriculum is None:
+            return self
+        import worlds
+        from agents.curriculum import check_lessons
+
+        check_lessons(self.curriculum.lessons)
+        try:
+            env = worlds.make(self.world_id, **{**self.world_kwargs, "render_mode": None}).unwrapped
+        except TypeError as exc:      # an argument the world does not take: pydantic reports ValueErrors only
+            raise ValueError(f"world_kwargs {self.world_kwargs} do not build {self.world_id}: {exc}") from None
+        try:
+            for i, lesson in enumerate(self.curriculum.lessons):
+                for key, value in lesson.items():
+                    setter = getattr(env, f"set_{key}", None)
+                    if setter is None:
+                        raise ValueError(f"curriculum.lessons[{i}] sets {key!r}, which {self.world_id} cannot change "
+                                         f"between episodes (it has no set_{key}); e.g. pad_distance on "
+                                         f"studio/Push-v0 and studio/PickPlace-v0")
+                    try:
+                        setter(value)
+                    except ValueError as exc:
+                        raise ValueError(f"curriculum.lessons[{i}].{key}: {exc}") from None
+        finally:
+            env.close()
         return self
 
     @model_validator(mode="after")

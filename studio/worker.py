@@ -193,10 +193,22 @@ class Worker:
         if tel.enabled:
             out.append(TelemetryCallback(self.tel, self._spec_version, tel.step_every, tel.flush_every_s,
                                          frame_every_s=tel.frame_every_s, frame_size=tel.frame_size))
+        if cfg.curriculum is not None:
+            from agents.curriculum import Curriculum
+
+            c = cfg.curriculum
+            out.append(Curriculum(c.lessons, c.promote_at, c.window, on_change=self._on_lesson))
         out.append(BoundaryCallback(self._boundary))
         if cfg.time_limit_s:
             out.append(TimeBudgetCallback(cfg.time_limit_s))
         return out
+
+    def _on_lesson(self, index: int, lesson: dict[str, Any], step: int) -> None:
+        """A curriculum's lesson began: an event, a log line and the status (``lesson``: index and count)."""
+        count = len(self.config.curriculum.lessons)
+        self.tel.event("lesson", step=step, lesson=index, of=count, settings=lesson)
+        self.tel.log(f"curriculum: lesson {index + 1} of {count} {lesson} from step {step}")
+        self._set_status(lesson={"index": index, "of": count, "settings": lesson, "step": step})
 
     # ------------------------------------------------------------------ run
     def train(self) -> str:

@@ -93,3 +93,33 @@ def test_the_whole_prompt_is_the_clip_terms_only_goal_and_baseline():
     assert set(infos[0]["reward_terms"]) == {"clip"}      # the prompt is the only term
     assert params["goal_prompts"] == [PUSH_PROMPTS["whole"][0]]
     assert params["baseline_prompts"] == [PUSH_PROMPTS["whole"][1]]
+
+
+def test_reference_alone_beside_parallel_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quick", "--reference-alone", "--parallel", "--out", str(tmp_path / "r.json")])
+    assert exit_info.value.code == 2
+    assert "no CLIP run to go beside" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_curriculum_starts_the_pad_near_the_cube_and_reports_its_lessons():
+    """``--curriculum``: the result says which lesson was reached (the first, in a few hundred steps); the envs
+    it trains on start the pad 7-10 cm from the cube; without it there is no curriculum."""
+    from bench.clip_push import PUSH_LESSONS, make_venv, train
+    from agents.curriculum import Curriculum
+    from stable_baselines3 import SAC
+
+    taught = train("reference", 1.0, seed=0, eval_episodes=1, max_steps=300, curriculum=True)
+    assert taught["curriculum"]["reached"] == 0 and taught["curriculum"]["lessons"] == PUSH_LESSONS
+    assert taught["curriculum"]["began_at_steps"] == {"0": 0}
+    assert train("reference", 1.0, seed=0, eval_episodes=1, max_steps=300)["curriculum"] is None
+
+    venv = make_venv("reference", "sac", 2, seed=0)
+    SAC("MlpPolicy", venv, learning_starts=10**6, seed=0).learn(250, callback=Curriculum(PUSH_LESSONS))
+    assert venv.get_attr("pad_distance") == [(0.07, 0.10)] * 2
+    venv.reset()
+    for env in venv.venv.envs:
+        u = env.unwrapped
+        assert 0.07 <= np.linalg.norm(u.object_position(0)[:2] - u.pad_position(0)[:2]) <= 0.10
+    venv.close()

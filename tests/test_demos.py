@@ -153,7 +153,7 @@ def test_sac_learns_from_a_demo_buffer():
 def test_the_bench_refuses_bad_demo_settings(tmp_path, capsys):
     from bench.clip_push import main
 
-    for argv, said in ((["--demos", "-1"], "--demos -1"), (["--demos", "5", "--algo", "ppo"], "--algo ppo"),
+    for argv, said in ((["--demos", "-1"], "--demos -1"), (["--demos", "5", "--algo", "ppo", "--demo-share", "0.3"], "PPO keeps no replay buffer"),
                        (["--demos", "5", "--demo-share", "1"], "--demo-share 1.0")):
         with pytest.raises(SystemExit) as exit_info:
             main(["--quick", *argv, "--out", str(tmp_path / "r.json")])
@@ -296,3 +296,67 @@ def test_the_example_run_config_is_the_benchs_learner_with_50_demonstrations():
     (clip,) = [t for t in cfg.reward.terms if t.enabled]
     assert (clip.goal_prompts, clip.baseline_prompts, clip.alpha) == ([GOAL], [BASELINE], 1.0)
     assert clip.weight == 16.0        # ~1 / the reward's spread over random actions (0.063 in the bench's runs)
+
+
+# ---------------------------------------------------------------------------------------------- on-policy start
+def _tiny_demos(rewards, dones) -> Demos:
+    n = len(rewards)
+    obs = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    return Demos(obs, np.zeros((n, 4), np.float32), obs + 1, np.asarray(rewards, np.float32),
+                 np.asarray(dones, np.float32), np.asarray(dones, np.float32), episodes=int(sum(dones)), successes=0)
+
+
+def test_discounted_returns_restart_at_each_episode_end():
+    from agents.demos import discounted_returns
+
+    returns = discounted_returns(_tiny_demos([1, 2, 3, 10, 20], [0, 0, 1, 0, 1]), gamma=0.5)
+    np.testing.assert_allclose(returns, [1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3, 10 + 0.5 * 20, 20])
+
+
+def test_demos_are_put_on_a_vecnormalize_scale_as_it_would_have_seen_them():
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from agents.demos import normalised_by
+
+    venv = VecNormalize(push_venv(1), gamma=0.9)
+    played = play_demos(venv.venv, ScriptedController, episodes=1)
+    scaled = normalised_by(venv, played)
+    assert venv.obs_rms.count > len(played)                       # the statistics took them in
+    np.testing.assert_allclose(scaled.observations.mean(0)[:3], 0.0, atol=0.05)   # TCP position, now centred
+    ratio = scaled.rewards / played.rewards
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)        # one scale for all rewards, as VecNormalize's
+    assert ratio[0] < 1.0                                         # returns of ~10 and up: rewards shrink
+    venv.close()
+
+
+def test_ppo_cloned_from_scripted_pushes_pushes_and_knows_what_they_were_worth():
+    """After :func:`pretrain_on_policy` the PPO policy's mean action follows the controller's far better than
+    before, its spread is the one asked for, and its value head has learnt the demonstrations' returns (on the
+    VecNormalize scale PPO trains on)."""
+    from stable_baselines3 import PPO
+
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from agents.demos import discounted_returns, normalised_by, pretrain_on_policy
+
+    venv = VecNormalize(push_venv(2), gamma=0.99)     # as bench.clip_push's PPO sees them
+    demos = normalised_by(venv, play_demos(venv.venv, ScriptedController, episodes=4))
+    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=64, seed=0, device="cpu")
+    obs = th.as_tensor(demos.observations)
+
+    def errors():
+        with th.no_grad():
+            mean = model.policy.get_distribution(obs).distribution.mean.numpy()
+            values = model.policy.predict_values(obs).flatten().numpy()
+        returns = discounted_returns(demos, model.gamma)
+        return np.abs(mean - demos.actions).mean(), np.abs(values - returns).mean()
+
+    action_before, value_before = errors()
+    losses = pretrain_on_policy(model, demos, epochs=60, log_std=-1.0)
+    action_after, value_after = errors()
+    assert action_after < 0.5 * action_before
+    assert value_after < 0.5 * value_before
+    assert set(losses) == {"bc_loss", "value_loss"}
+    np.testing.assert_allclose(model.policy.log_std.detach().numpy(), -1.0)
+    assert model.policy.log_std.requires_grad                     # PPO learns the spread from there
+    venv.close()

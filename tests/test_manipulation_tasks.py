@@ -134,6 +134,11 @@ def test_describe_names_colours_and_instruction():
     ({"task": "push", "render_profile": "pretty"}, ["pretty", "reward", "viewer"]),
     ({"task": "push", "width": 0}, ["not positive"]),
     ({"task": "push", "max_delta": 0.5}, ["max_delta=0.5"]),
+    ({"task": "push", "pad_distance": (0.05, 0.1)}, ["pad_distance=(0.05, 0.1)", "0.06 < lo <= hi"]),
+    ({"task": "push", "pad_distance": (0.2, 0.1)}, ["pad_distance=(0.2, 0.1)", "lo <= hi"]),
+    ({"task": "push", "pad_distance": (0.1, float("nan"))}, ["nan", "0.06 < lo"]),
+    ({"task": "push", "pad_distance": 0.1}, ["pad_distance=0.1", "(lo, hi)"]),
+    ({"task": "reach", "pad_distance": (0.07, 0.1)}, ["'reach' has no pads", "push and pick_place"]),
 ])
 def test_bad_arguments_name_the_value_and_the_fix(kwargs, words):
     with pytest.raises(ValueError) as err:
@@ -155,3 +160,24 @@ def test_bad_actions_are_refused_with_a_message():
         env.step(np.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         env.step(np.array([np.nan, 0, 0, 0]))
+
+
+@pytest.mark.parametrize("task, lo, hi", [("push", 0.07, 0.10), ("pick_place", 0.07, 0.10), ("push", 0.25, 0.30)])
+def test_pad_distance_puts_pad_0_that_far_from_object_0_and_none_restores_the_default(task, lo, hi):
+    env = ManipulationEnv(task=task, n_objects=3, render_mode=None, pad_distance=(lo, hi))
+    far = []
+    for seed in range(30):
+        _, info = env.reset(seed=seed)
+        d = np.linalg.norm(env.object_position(0)[:2] - env.pad_position(0)[:2])
+        assert lo - 1e-9 <= d <= hi + 1e-9
+        assert not info["is_success"]                       # never starts solved
+        for i in (1, 2):                                    # still clear of the other objects
+            assert np.linalg.norm(env.object_position(i)[:2] - env.pad_position(0)[:2]) >= 0.105 - 1e-9
+    env.set_pad_distance(None)
+    default = ManipulationEnv(task=task, n_objects=3, render_mode=None)
+    for seed in range(30):
+        env.reset(seed=seed)
+        default.reset(seed=seed)
+        assert np.allclose(env.pad_position(0), default.pad_position(0))      # the same draw as never set
+        far.append(np.linalg.norm(env.object_position(0)[:2] - env.pad_position(0)[:2]))
+    assert min(far) >= 0.12

@@ -79,6 +79,9 @@ every step, and they sum to the reward. ``d`` are Euclidean distances in metres.
 | width, height       | profile's              | render size in pixels                                            |
 | max_delta           | 0.04                   | TCP displacement (m) per step at full action                     |
 | terminate_on_success| False                  | end the episode when the task succeeds                           |
+| pad_distance        | None                   | ``(lo, hi)`` m: pad 0's centre drawn that far from object 0 (push |
+|                     |                        | and pick_place; a curriculum's lever, :meth:`set_pad_distance`); |
+|                     |                        | None: anywhere at least ``PAD_GAP`` (12 cm) away                 |
 
 Colours, shapes and positions are drawn from the ``reset(seed=...)`` generator; :meth:`describe` returns the
 scene in words (object names such as "red cube", the task instruction) for prompts.
@@ -116,6 +119,8 @@ CAMERAS = ("front", "top", "wrist", "workspace")
 
 HALF = 0.025              # objects are 5 cm cubes or 5 cm-tall cylinders of radius 2.5 cm
 PAD_RADIUS = 0.06
+PAD_GAP = 0.12            # pad 0's default least distance from object 0 (so a task never starts solved)
+PAD_DISTANCE_MAX = 0.5    # the farthest ``pad_distance`` may ask for (the spawn area's diagonal)
 MAX_OPENING = 0.045       # per finger: 9 cm between the finger faces when open
 WORKSPACE_LOW = np.array([-0.25, -0.32, 0.022])
 WORKSPACE_HIGH = np.array([0.28, 0.32, 0.40])
@@ -191,7 +196,7 @@ class ManipulationEnv(StudioEnv):
                  shapes: Sequence[str] | None = None, pad_colors: Sequence[str] | None = None,
                  camera: str = "front", render_profile: str = "viewer", width: int | None = None,
                  height: int | None = None, max_delta: float = 0.04, terminate_on_success: bool = False,
-                 render_mode: str | None = "rgb_array"):
+                 render_mode: str | None = "rgb_array", pad_distance: Sequence[float] | None = None):
         check_choice("task", task, TASKS)
         if n_objects is None:
             n_objects = 2 if task == "stack" else 1
@@ -213,6 +218,8 @@ class ManipulationEnv(StudioEnv):
         self.max_delta = float(max_delta)
         self.terminate_on_success = bool(terminate_on_success)
         check_choice("camera", camera, CAMERAS)
+        self.pad_distance: tuple[float, float] | None = None
+        self.set_pad_distance(pad_distance)
 
         super().__init__(build_model(self.n_objects, self.n_pads), frame_skip=20, camera=camera,
                          render_profile=render_profile, width=width, height=height, render_mode=render_mode)
@@ -229,6 +236,32 @@ class ManipulationEnv(StudioEnv):
         self.pad_colors: list[str] = []
         self._q_des = self._home_q.copy()
         self._lifted = False
+
+    def set_pad_distance(self, pad_distance: Sequence[float] | None) -> None:
+        """Where the next resets put pad 0: ``(lo, hi)`` metres from object 0's centre in x-y (distance uniform
+        in that range, direction random, the pad inside the spawn area and clear of the other objects), or
+        ``None`` for the default draw (anywhere at least ``PAD_GAP`` away). A curriculum calls this between
+        episodes (``VecEnv.env_method("set_pad_distance", ...)``); success is judged as always.
+
+        Raises:
+            ValueError: a task without pads, or a range that is not ``PAD_RADIUS < lo <= hi <= PAD_DISTANCE_MAX``
+                (a pad nearer than its radius would start the task solved).
+        """
+        if pad_distance is None:
+            self.pad_distance = None
+            return
+        if self.n_pads == 0:
+            raise ValueError(f"pad_distance={pad_distance!r}: task {self.task!r} has no pads; it applies to push "
+                             f"and pick_place only")
+        try:
+            lo, hi = (float(v) for v in pad_distance)
+        except (TypeError, ValueError):
+            raise ValueError(f"pad_distance={pad_distance!r} is not a pair of distances; give (lo, hi) in "
+                             f"metres, e.g. (0.07, 0.10)") from None
+        if not (np.isfinite(lo) and np.isfinite(hi) and PAD_RADIUS < lo <= hi <= PAD_DISTANCE_MAX):
+            raise ValueError(f"pad_distance={pad_distance!r} is outside {PAD_RADIUS} < lo <= hi <= "
+                             f"{PAD_DISTANCE_MAX} metres (nearer than the pad's radius starts the task solved)")
+        self.pad_distance = (lo, hi)
 
     # ---------------------------------------------------------------- set-up helpers
     @staticmethod
@@ -356,17 +389,32 @@ class ManipulationEnv(StudioEnv):
             m.geom_rgba[self._pad_geoms[j]] = (*COLORS[color], 1.0)
 
     def _place_objects(self, rng: np.random.Generator) -> None:
-        """Objects and pads at random non-overlapping spots; pad 0 at least 12 cm from object 0."""
+        """Objects and pads at random non-overlapping spots; pad 0 at least ``PAD_GAP`` from object 0, or at a
+        distance in ``pad_distance`` from it when that is set."""
         spots: list[np.ndarray] = []
 
         def draw(min_gap: float, away_from: np.ndarray | None = None) -> np.ndarray:
             for _ in range(1000):
                 xy = rng.uniform(SPAWN_LOW, SPAWN_HIGH)
                 if all(np.linalg.norm(xy - s) >= min_gap for s in spots) and \
-                        (away_from is None or np.linalg.norm(xy - away_from) >= 0.12):
+                        (away_from is None or np.linalg.norm(xy - away_from) >= PAD_GAP):
                     spots.append(xy)
                     return xy
             raise RuntimeError("could not place objects without overlap; use fewer objects")
+
+        def draw_near(min_gap: float, centre: np.ndarray) -> np.ndarray:
+            # pad 0 at a set distance: it may overlap object 0 (a flat pad under an object is the goal state),
+            # not the other objects
+            lo, hi = self.pad_distance
+            for _ in range(1000):
+                angle, d = rng.uniform(0.0, 2 * np.pi), rng.uniform(lo, hi)
+                xy = centre + d * np.array([np.cos(angle), np.sin(angle)])
+                if np.all(xy >= SPAWN_LOW) and np.all(xy <= SPAWN_HIGH) and \
+                        all(np.linalg.norm(xy - s) >= min_gap for s in spots[1:]):
+                    spots.append(xy)
+                    return xy
+            raise RuntimeError(f"could not place pad 0 at pad_distance={self.pad_distance} from object 0 inside "
+                               f"the spawn area; use a range nearer {PAD_GAP} m or fewer objects")
 
         for i in range(self.n_objects):
             xy = draw(0.09)
@@ -375,7 +423,10 @@ class ManipulationEnv(StudioEnv):
             self.data.qpos[qadr + 3:qadr + 7] = (1.0, 0.0, 0.0, 0.0)
         first = spots[0] if spots else None
         for j in range(self.n_pads):
-            xy = draw(PAD_RADIUS + HALF + 0.02, first if j == 0 else None)
+            if j == 0 and self.pad_distance is not None:
+                xy = draw_near(PAD_RADIUS + HALF + 0.02, first)
+            else:
+                xy = draw(PAD_RADIUS + HALF + 0.02, first if j == 0 else None)
             self.model.geom_pos[self._pad_geoms[j]][:2] = xy
 
     def describe(self) -> SceneDescription:

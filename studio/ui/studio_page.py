@@ -127,6 +127,8 @@ def _status(session: Session, status) -> None:
         st.markdown(f"reward **v{status.spec_version}** · {fmt_int(status.episodes)} episodes"
                     + (" · :red[:material/fiber_manual_record:] recording" if recording else "")
                     + (f" · from {session.config.demos} scripted demonstrations" if session.config.demos else "")
+                    + (f" · lesson **{status.lesson['index'] + 1}** of {status.lesson['of']}"
+                       if status.lesson else "")
                     + (f" · {status.fps:,.0f} steps/s" if status.state == "running" and status.fps else ""),
                     width="content")
     st.progress(min(status.step / max(status.total_steps, 1), 1.0))
