@@ -127,7 +127,9 @@ def sac_demo_kwargs(algo_kwargs: dict | None = None, demo_share: float = DEMO_SH
 
 def discounted_returns(demos: Demos, gamma: float) -> np.ndarray:
     """Each step's discounted return to its episode's end, from the rewards the demonstrations were paid (an
-    episode ends at each ``done``; a time limit is not bootstrapped past, so the tail is a little short)."""
+    episode ends at each ``done``). A time limit is not bootstrapped past: the returns of late steps are
+    underestimated, by up to a factor ``1 / (1 - gamma)`` for the last one (push's demonstrations all end on the
+    time limit), which PPO's own value updates, bootstrapped as SB3 does, then correct."""
     out = np.zeros(len(demos), np.float32)
     future = 0.0
     for k in range(len(demos) - 1, -1, -1):
@@ -162,7 +164,15 @@ def pretrain_on_policy(model, demos: Demos, epochs: int = BC_EPOCHS, log_std: fl
     advantages are not measured against an untrained baseline. PPO has no replay buffer to keep them in: this is
     how they reach it. The spread is left at ``exp(log_std)`` for PPO to learn from (SB3's default of 1 would
     drown the cloned actions in noise). Observations must be as the model sees them (normalised, when a
-    ``VecNormalize`` played them). Returns the last epoch's losses."""
+    ``VecNormalize`` played them). Returns the losses of the last minibatch.
+
+    Raises:
+        ValueError: ``epochs`` below 1, or no demonstrations.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}: give a whole number of cloning passes, at least 1 (e.g. {BC_EPOCHS})")
+    if len(demos) == 0:
+        raise ValueError("no demonstration transitions to clone: play at least one whole episode")
     policy = model.policy
     obs = th.as_tensor(demos.observations, device=policy.device)
     actions = th.as_tensor(demos.actions, device=policy.device)

@@ -19,8 +19,8 @@ with the same settings, each for the same wall-clock budget on the CPU:
 
 SAC is the default. PPO (``--algo ppo``) needs far more steps on push than a rendered reward gets in 30 minutes:
 with the dense reward at full speed (``--reference-alone``, 3.05M steps in 30 minutes) its training success
-peaked near 50% around 1.5M steps and fell back to 10% by 3M, while SAC with the dense reward succeeds within
-~100k steps.
+(100-episode moving mean) peaked at 60% at 1.54M steps and fell to 11% by 3M, while SAC with the dense reward
+succeeds within ~100k steps.
 
 ``--demos N`` starts both agents from N scripted pushes (:mod:`agents.demos`), played through each agent's own
 reward before it learns: the CLIP agent's are paid what it is paid (the prompt's reward, plus the reach term with
@@ -39,7 +39,8 @@ the control for what the demonstrations do on their own.
 7-10 cm from the cube (a push of 1-4 cm succeeds) and moves farther lesson by lesson (``PUSH_LESSONS``) each time
 the last 100 training episodes of a lesson succeed 70% of the time, up to the world's own draw (12 cm and more),
 on which both are judged as always. The reward is unchanged: only where episodes start. ``curriculum`` in each
-agent's details says which lesson it reached and from which step.
+agent's details says which lesson it reached and from which step; the headline's ``curriculum.lesson_reached``
+is a 0-based index into ``PUSH_LESSONS`` (0: the first lesson never passed).
 
 ``--reference-alone`` trains only the second agent, for the whole wall-clock budget on one core and not held to
 a CLIP agent's steps: what the algorithm can do with the dense reward at full speed, with no rendering. It bounds
@@ -451,6 +452,9 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.reference_alone and args.parallel:
         p.error("--reference-alone with --parallel: there is no CLIP run to go beside; drop --parallel")
+    if args.reference_alone and (args.checkpoint or args.reach_weight or args.prompt != "task"):
+        p.error("--reference-alone trains no CLIP agent, so --checkpoint, --prompt and --reach-weight would do "
+                "nothing; drop them")
     if args.demos < 0:
         p.error(f"--demos {args.demos}: give a number of scripted episodes, 0 for none")
     if args.demo_share is not None and args.algo != "sac":

@@ -95,11 +95,14 @@ def test_the_whole_prompt_is_the_clip_terms_only_goal_and_baseline():
     assert params["baseline_prompts"] == [PUSH_PROMPTS["whole"][1]]
 
 
-def test_reference_alone_beside_parallel_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("extra, said", [(["--parallel"], "no CLIP run to go beside"),
+                                         (["--reach-weight", "0.1"], "would do nothing"),
+                                         (["--prompt", "whole"], "would do nothing")])
+def test_reference_alone_refuses_what_only_a_clip_run_uses(extra, said, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["--quick", "--reference-alone", "--parallel", "--out", str(tmp_path / "r.json")])
+        main(["--quick", "--reference-alone", *extra, "--out", str(tmp_path / "r.json")])
     assert exit_info.value.code == 2
-    assert "no CLIP run to go beside" in capsys.readouterr().err
+    assert said in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
 
 

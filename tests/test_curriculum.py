@@ -13,28 +13,28 @@ from agents.curriculum import Curriculum
 
 
 class Graded(gym.Env):
-    """Three-step episodes that succeed exactly when ``level`` is at most ``passable`` (the policy is irrelevant:
-    the test is about the teacher)."""
+    """Three-step episodes that succeed exactly when the ``level`` set at their reset is at most ``passable`` (as
+    a world draws its scene at reset; the policy is irrelevant: the test is about the teacher)."""
 
     observation_space = gym.spaces.Box(-1, 1, (1,), np.float32)
     action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
     passable = 1
 
     def __init__(self):
-        self.level, self.t = 0, 0
+        self.level, self.drawn, self.t = 0, 0, 0
 
     def set_level(self, level):
         self.level = level
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        self.t = 0
+        self.t, self.drawn = 0, self.level
         return np.zeros(1, np.float32), {}
 
     def step(self, action):
         self.t += 1
         done = self.t >= 3
-        return np.zeros(1, np.float32), 0.0, done, False, {"is_success": done and self.level <= self.passable}
+        return np.zeros(1, np.float32), 0.0, done, False, {"is_success": done and self.drawn <= self.passable}
 
 
 def teach(lessons, steps=600, **kwargs):
@@ -46,9 +46,9 @@ def teach(lessons, steps=600, **kwargs):
 
 def test_lessons_advance_while_passed_and_stop_at_the_first_one_failed():
     lessons = [{"level": 0}, {"level": 1}, {"level": 2}, {"level": 3}]
-    # promote_at 0.4 over 5 episodes: if the two episodes still running when lesson 2 began (drawn under lesson 1,
-    # so successes) were counted, 2 of 5 would pass lesson 2 wrongly.
-    teacher, venv = teach(lessons, promote_at=0.4, window=5)
+    # promote_at 0.4 over 4 episodes: the two envs' episodes end together, so when lesson 2 begins two episodes
+    # drawn under lesson 1 (successes) are still running; were they counted, 2 of 4 would pass lesson 2 wrongly.
+    teacher, venv = teach(lessons, promote_at=0.4, window=4)
     assert [i for _, i in teacher.history] == [0, 1, 2]
     steps = [t for t, _ in teacher.history]
     assert steps == sorted(steps) and steps[1] > steps[0]

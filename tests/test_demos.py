@@ -153,7 +153,8 @@ def test_sac_learns_from_a_demo_buffer():
 def test_the_bench_refuses_bad_demo_settings(tmp_path, capsys):
     from bench.clip_push import main
 
-    for argv, said in ((["--demos", "-1"], "--demos -1"), (["--demos", "5", "--algo", "ppo", "--demo-share", "0.3"], "PPO keeps no replay buffer"),
+    for argv, said in ((["--demos", "-1"], "--demos -1"),
+                       (["--demos", "5", "--algo", "ppo", "--demo-share", "0.3"], "PPO keeps no replay buffer"),
                        (["--demos", "5", "--demo-share", "1"], "--demo-share 1.0")):
         with pytest.raises(SystemExit) as exit_info:
             main(["--quick", *argv, "--out", str(tmp_path / "r.json")])
@@ -314,19 +315,27 @@ def test_discounted_returns_restart_at_each_episode_end():
 
 
 def test_demos_are_put_on_a_vecnormalize_scale_as_it_would_have_seen_them():
+    """The statistics ``normalised_by`` leaves are those SB3's VecNormalize reaches stepping through the same
+    rewards and observations itself, and the demonstrations come back divided as it divides."""
     from stable_baselines3.common.vec_env import VecNormalize
 
     from agents.demos import normalised_by
 
     venv = VecNormalize(push_venv(1), gamma=0.9)
-    played = play_demos(venv.venv, ScriptedController, episodes=1)
+    played = play_demos(venv.venv, ScriptedController, episodes=2)
     scaled = normalised_by(venv, played)
-    assert venv.obs_rms.count > len(played)                       # the statistics took them in
-    np.testing.assert_allclose(scaled.observations.mean(0)[:3], 0.0, atol=0.05)   # TCP position, now centred
-    ratio = scaled.rewards / played.rewards
-    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)        # one scale for all rewards, as VecNormalize's
-    assert ratio[0] < 1.0                                         # returns of ~10 and up: rewards shrink
+    stepped = VecNormalize(push_venv(1), gamma=0.9)
+    for reward, done, obs in zip(played.rewards, played.dones, played.observations):
+        stepped.obs_rms.update(obs[None])
+        stepped._update_reward(np.array([reward]))      # VecNormalize.step_wait's own return recurrence
+        stepped.returns[np.array([done > 0])] = 0.0
+    np.testing.assert_allclose(venv.ret_rms.var, stepped.ret_rms.var, rtol=1e-6)
+    np.testing.assert_allclose(venv.obs_rms.mean, stepped.obs_rms.mean, rtol=1e-5, atol=1e-6)   # float32 sums
+    np.testing.assert_allclose(scaled.rewards, stepped.normalize_reward(played.rewards), rtol=1e-5)
+    np.testing.assert_allclose(scaled.observations, stepped.normalize_obs(played.observations), atol=1e-3)
+    assert scaled.rewards.max() < 0.5 * played.rewards.max()       # returns of ~10 and up: rewards shrink
     venv.close()
+    stepped.close()
 
 
 def test_ppo_cloned_from_scripted_pushes_pushes_and_knows_what_they_were_worth():
@@ -359,4 +368,6 @@ def test_ppo_cloned_from_scripted_pushes_pushes_and_knows_what_they_were_worth()
     assert set(losses) == {"bc_loss", "value_loss"}
     np.testing.assert_allclose(model.policy.log_std.detach().numpy(), -1.0)
     assert model.policy.log_std.requires_grad                     # PPO learns the spread from there
+    with pytest.raises(ValueError, match="epochs=0"):
+        pretrain_on_policy(model, demos, epochs=0)
     venv.close()

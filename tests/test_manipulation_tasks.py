@@ -162,7 +162,8 @@ def test_bad_actions_are_refused_with_a_message():
         env.step(np.array([np.nan, 0, 0, 0]))
 
 
-@pytest.mark.parametrize("task, lo, hi", [("push", 0.07, 0.10), ("pick_place", 0.07, 0.10), ("push", 0.25, 0.30)])
+@pytest.mark.parametrize("task, lo, hi", [("push", 0.07, 0.10), ("pick_place", 0.07, 0.10), ("push", 0.25, 0.30),
+                                         ("push", 0.38, 0.40)])     # far: object 0 is drawn again until it fits
 def test_pad_distance_puts_pad_0_that_far_from_object_0_and_none_restores_the_default(task, lo, hi):
     env = ManipulationEnv(task=task, n_objects=3, render_mode=None, pad_distance=(lo, hi))
     far = []

@@ -120,7 +120,7 @@ CAMERAS = ("front", "top", "wrist", "workspace")
 HALF = 0.025              # objects are 5 cm cubes or 5 cm-tall cylinders of radius 2.5 cm
 PAD_RADIUS = 0.06
 PAD_GAP = 0.12            # pad 0's default least distance from object 0 (so a task never starts solved)
-PAD_DISTANCE_MAX = 0.5    # the farthest ``pad_distance`` may ask for (the spawn area's diagonal)
+PAD_DISTANCE_MAX = 0.4    # the farthest ``pad_distance`` may ask for (the spawn area's diagonal is 0.5)
 MAX_OPENING = 0.045       # per finger: 9 cm between the finger faces when open
 WORKSPACE_LOW = np.array([-0.25, -0.32, 0.022])
 WORKSPACE_HIGH = np.array([0.28, 0.32, 0.40])
@@ -402,9 +402,9 @@ class ManipulationEnv(StudioEnv):
                     return xy
             raise RuntimeError("could not place objects without overlap; use fewer objects")
 
-        def draw_near(min_gap: float, centre: np.ndarray) -> np.ndarray:
+        def draw_near(min_gap: float, centre: np.ndarray) -> np.ndarray | None:
             # pad 0 at a set distance: it may overlap object 0 (a flat pad under an object is the goal state),
-            # not the other objects
+            # not the other objects; None when there is no room from where object 0 stands
             lo, hi = self.pad_distance
             for _ in range(1000):
                 angle, d = rng.uniform(0.0, 2 * np.pi), rng.uniform(lo, hi)
@@ -413,21 +413,33 @@ class ManipulationEnv(StudioEnv):
                         all(np.linalg.norm(xy - s) >= min_gap for s in spots[1:]):
                     spots.append(xy)
                     return xy
-            raise RuntimeError(f"could not place pad 0 at pad_distance={self.pad_distance} from object 0 inside "
-                               f"the spawn area; use a range nearer {PAD_GAP} m or fewer objects")
+            return None
 
-        for i in range(self.n_objects):
-            xy = draw(0.09)
-            qadr = self._obj_qadr[i]
-            self.data.qpos[qadr:qadr + 3] = (*xy, HALF)
-            self.data.qpos[qadr + 3:qadr + 7] = (1.0, 0.0, 0.0, 0.0)
-        first = spots[0] if spots else None
-        for j in range(self.n_pads):
-            if j == 0 and self.pad_distance is not None:
-                xy = draw_near(PAD_RADIUS + HALF + 0.02, first)
-            else:
-                xy = draw(PAD_RADIUS + HALF + 0.02, first if j == 0 else None)
-            self.model.geom_pos[self._pad_geoms[j]][:2] = xy
+        # With pad_distance set, a far range may not fit from where object 0 landed (the spawn area is 30 x 40 cm):
+        # the objects are drawn again. The default draw makes exactly one attempt, so its scenes are unchanged.
+        for _ in range(100 if self.pad_distance is not None else 1):
+            spots.clear()
+            for i in range(self.n_objects):
+                xy = draw(0.09)
+                qadr = self._obj_qadr[i]
+                self.data.qpos[qadr:qadr + 3] = (*xy, HALF)
+                self.data.qpos[qadr + 3:qadr + 7] = (1.0, 0.0, 0.0, 0.0)
+            first = spots[0] if spots else None
+            pads = []
+            for j in range(self.n_pads):
+                if j == 0 and self.pad_distance is not None:
+                    xy = draw_near(PAD_RADIUS + HALF + 0.02, first)
+                    if xy is None:
+                        break
+                else:
+                    xy = draw(PAD_RADIUS + HALF + 0.02, first if j == 0 else None)
+                pads.append(xy)
+            if len(pads) == self.n_pads:
+                for j, xy in enumerate(pads):
+                    self.model.geom_pos[self._pad_geoms[j]][:2] = xy
+                return
+        raise RuntimeError(f"could not place pad 0 at pad_distance={self.pad_distance} from object 0 inside the spawn "
+                           f"area in 100 scenes; use a range nearer {PAD_GAP} m or fewer objects")
 
     def describe(self) -> SceneDescription:
         """The scene in words: object and pad names and the instruction for the task."""
