@@ -315,9 +315,15 @@ def show_demos(model, venv, episodes: int) -> dict:
     model.replay_buffer.add_demos(played)
     if standardizer is not None:
         model.replay_buffer.reward_transform = standardizer.standardize
+    return _shown(played, start, model.replay_buffer.demo_share)
+
+
+def _shown(played, start: float, demo_share: float | None, **more) -> dict:
+    """What a run was shown: the demonstrations' count, success and raw reward, and the minutes since ``start``."""
     return {"episodes": played.episodes, "steps": len(played),
-            "success_rate": round(played.successes / played.episodes, 3), "demo_share": model.replay_buffer.demo_share,
-            "minutes": round((time.time() - start) / 60, 2), "raw_reward_mean": round(float(played.rewards.mean()), 5)}
+            "success_rate": round(played.successes / played.episodes, 3), "demo_share": demo_share,
+            "minutes": round((time.time() - start) / 60, 2), "raw_reward_mean": round(float(played.rewards.mean()), 5),
+            **more}
 
 
 def clone_demos(model, venv, episodes: int, eval_episodes: int, seed: int) -> dict:
@@ -329,11 +335,9 @@ def clone_demos(model, venv, episodes: int, eval_episodes: int, seed: int) -> di
     played = play_demos(venv.venv, ScriptedController, episodes)
     losses = pretrain_on_policy(model, normalised_by(venv, played))
     cloned = evaluate(model, venv, eval_episodes, seed)
-    return {"episodes": played.episodes, "steps": len(played),
-            "success_rate": round(played.successes / played.episodes, 3), "demo_share": None,
-            "minutes": round((time.time() - start) / 60, 2), "raw_reward_mean": round(float(played.rewards.mean()), 5),
-            "cloned": {"success_rate": cloned["success_rate"], "cube_moved_cm": cloned["cube_moved_cm"],
-                       "final_cube_to_pad_cm": cloned["final_cube_to_pad_cm"], **losses}}
+    return _shown(played, start, None, cloned={"success_rate": cloned["success_rate"],
+                                               "cube_moved_cm": cloned["cube_moved_cm"],
+                                               "final_cube_to_pad_cm": cloned["final_cube_to_pad_cm"], **losses})
 
 
 def plot(results: dict, path, algo: str, reference: str = "dense") -> None:
