@@ -347,6 +347,56 @@ def _chunks(total: int) -> list[int]:
     return [min(CHUNK_EPISODES, total - k) for k in range(0, total, CHUNK_EPISODES)]
 
 
+def _round_jobs(episodes: int, seed: int, every: int, poses_per_class: int, round_index: int, wander: float,
+                policies: Sequence[str], policy_episodes: int, occlude: float) -> list:
+    """The rendering jobs of one round, in the order their frames are concatenated (see
+    :func:`render_training_set`)."""
+    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander, occlude))
+            for k, n in enumerate(_chunks(episodes))]
+    for j, policy in enumerate(policies):
+        jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + 100 * j + k) * CHUNK_SEED_STRIDE,
+                                         every, str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
+    return jobs + [(pose_frames, (poses_per_class, seed + round_index * CHUNK_SEED_STRIDE))]
+
+
+def _joined(parts: list) -> FrameSet:
+    return concat(*[part for part in parts if part is not None])     # pose_frames is None without the humanoid
+
+
+class RoundRenderer:
+    """Renders rounds of training frames; with ``workers > 1`` one pool of spawned processes (each its own GL
+    context, no torch threads inherited) renders the next round while the current one trains (:meth:`prefetch`),
+    so a fast trainer (a GPU) waits on rendering only once. The frames are the same whatever ``workers`` is."""
+
+    def __init__(self, workers: int, **round_options):
+        self.options = round_options
+        self.pool = None
+        self.pending: dict[int, list] = {}
+        if workers > 1:
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("spawn").Pool(workers)
+
+    def prefetch(self, round_index: int) -> None:
+        """Start rendering round ``round_index`` in the background (nothing without a pool)."""
+        if self.pool is not None and round_index not in self.pending:
+            self.pending[round_index] = [self.pool.apply_async(fn, args) for fn, args in
+                                         _round_jobs(round_index=round_index, **self.options)]
+
+    def frames(self, round_index: int) -> FrameSet:
+        """Round ``round_index``'s frames, waiting for them if they were prefetched."""
+        if self.pool is None:
+            return _joined([fn(*args) for fn, args in _round_jobs(round_index=round_index, **self.options)])
+        self.prefetch(round_index)
+        return _joined([r.get() for r in self.pending.pop(round_index)])
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()       # a prefetched round nobody will train on is dropped
+            self.pool.join()
+            self.pool = None
+
+
 def render_training_set(episodes: int, seed: int, every: int, poses_per_class: int, workers: int = 1,
                         round_index: int = 0, wander: float = 0.0, policies: Sequence[str] = (),
                         policy_episodes: int = 0, occlude: float = 0.0) -> FrameSet:
@@ -354,23 +404,15 @@ def render_training_set(episodes: int, seed: int, every: int, poses_per_class: i
     :data:`CHUNK_EPISODES` (chunk ``k`` of round ``r`` seeded ``seed + (1000 r + k) * CHUNK_SEED_STRIDE``,
     so the frames are the same whatever ``workers`` is), rendered by ``workers`` processes, plus
     ``policy_episodes`` push episodes played by each agent in ``policies`` (:func:`policy_frames`; chunk ``k``
-    of agent ``j`` seeded ``seed + (1000 r + 500 + 100 j + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses.
+    of agent ``j`` seeded ``seed + (1000 r + 500 + 100 j + k) * CHUNK_SEED_STRIDE``), plus the humanoid poses
+    (seeded ``seed + r * CHUNK_SEED_STRIDE``).
     ``occlude``: the share of the wandering arms' targets that hide the object or the pad from the camera."""
-    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander, occlude))
-            for k, n in enumerate(_chunks(episodes))]
-    for j, policy in enumerate(policies):
-        jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + 100 * j + k) * CHUNK_SEED_STRIDE,
-                                         every, str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing
-
-        # spawn, not fork: each worker makes its own GL context, and no torch threads are inherited.
-        with multiprocessing.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-            parts = [r.get() for r in [pool.apply_async(fn, args) for fn, args in jobs]]
-    else:
-        parts = [fn(*args) for fn, args in jobs]
-    poses = pose_frames(poses_per_class, seed + round_index * CHUNK_SEED_STRIDE)
-    return concat(*parts, *([poses] if poses is not None else []))
+    renderer = RoundRenderer(workers, episodes=episodes, seed=seed, every=every, poses_per_class=poses_per_class,
+                             wander=wander, policies=policies, policy_episodes=policy_episodes, occlude=occlude)
+    try:
+        return renderer.frames(round_index)
+    finally:
+        renderer.close()
 
 
 def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
@@ -379,7 +421,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
           graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
-          gripper_negative: bool = False, object_head: float = 0.0, log=print) -> dict:
+          gripper_negative: bool = False, object_head: float = 0.0, minutes: float = 0.0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -408,6 +450,14 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     of the other kinds (:func:`draw_negatives`; with ``hard_negatives`` 1, a said caption meets no other kind).
     ``object_head``: the weight of :func:`object_presence_loss` beside the contrastive loss: a linear head on the
     image embedding names every colour-shape object in view (training only; the checkpoint does not keep it).
+    ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
+    run: after each round, the rounds that still fit (at the last round's pace, one round's time kept for the
+    final measurement; the first round's pace is the slower of its rendering and its training, which later
+    rounds overlap) are planned, and the learning-rate schedule is shortened to end with the last of them,
+    so the model that is saved has been annealed. The sidecar's ``rounds`` is the number run; a run cut short
+    is reproduced closely, not bit for bit, by ``--rounds`` that number (its warm-up and cosine differ).
+    After every round but the last the model is saved to ``<out>.partial.pt``, so a run killed at a time
+    limit leaves its latest round behind; a finished run deletes it.
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -456,11 +506,19 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     groups = [{"params": list(model.parameters())}] + ([{"params": list(head.parameters()), "lr": lr * HEAD_LR_GAIN,
                                                          "weight_decay": 0.0}] if head is not None else [])
     opt = torch.optim.AdamW(groups, lr=lr, weight_decay=0.1, betas=(0.9, 0.98))
-    sched, total, train_frames = None, 0, 0
-    for round_index in range(rounds):
-        log(f"round {round_index + 1}/{rounds}: rendering {episodes} training episodes ...")
-        data = render_training_set(episodes, seed, every, poses_per_class, workers, round_index, wander,
-                                   [str(p) for p in policies], policy_episodes, occlude)
+    sched, plan, train_frames, rounds_run = None, {"total": 0, "rounds": rounds}, 0, 0
+    partial = Path(out).with_suffix(".partial.pt")
+    renderer = RoundRenderer(workers, episodes=episodes, seed=seed, every=every, poses_per_class=poses_per_class,
+                             wander=wander, policies=[str(p) for p in policies], policy_episodes=policy_episodes,
+                             occlude=occlude)
+    round_index = 0
+    while round_index < plan["rounds"]:
+        round_started = time.time()
+        log(f"round {round_index + 1}/{plan['rounds']}: rendering {episodes} training episodes ...")
+        data = renderer.frames(round_index)
+        rendered = time.time() - round_started
+        if round_index + 1 < plan["rounds"]:
+            renderer.prefetch(round_index + 1)      # rendered while this round trains
         if still_arm:
             model.eval()
             log(f"searching {still_arm} push scenes for the still arm poses the model overpays ...")
@@ -477,9 +535,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         templates = [POSE_TRAIN_TEMPLATES if f.is_pose else TRAIN_TEMPLATES for f in data.facts]
         steps_per_epoch = math.ceil(len(data) / batch_size)
         if sched is None:       # one warm-up and cosine over every round (rounds are about the same size)
-            total = steps_per_epoch * epochs * rounds
+            plan["total"] = steps_per_epoch * epochs * rounds
+            warmup = 0.05 * plan["total"]
             sched = torch.optim.lr_scheduler.LambdaLR(
-                opt, lambda s: min(1.0, (s + 1) / (0.05 * total)) * 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))))
+                opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s / plan["total"], 1.0))))
         model.train()
         for epoch in range(epochs):
             perm = torch.randperm(len(data), generator=gen)
@@ -542,6 +601,27 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}{ranked}, "
                 f"held-out top-1 {check['top1']:.3f} {check['by_negative_kind']}{said} ({time.time() - started:.0f} s)")
         del data
+        round_index += 1
+        rounds_run = round_index
+        if minutes and round_index < plan["rounds"]:
+            # A later round's wall time is its pace; the first round rendered without overlap, so its pace is
+            # the slower of its rendering and its training, as the rounds after it will run.
+            pace = time.time() - round_started
+            if round_index == 1:
+                pace = max(rendered, pace - rendered)
+            fit = int((minutes * 60 - (time.time() - started)) // pace) - 1     # one round's time to measure
+            planned = max(round_index, min(plan["rounds"], round_index + fit))
+            if planned < plan["rounds"]:
+                # End the cosine with the last round that fits, from where the schedule is now.
+                done = sched.last_epoch
+                plan["total"] = done + steps_per_epoch * epochs * (planned - round_index)
+                log(f"{minutes} minute budget: {planned} rounds fit at {pace:.0f} s a round "
+                    f"(schedule shortened to {plan['total']} steps)")
+                plan["rounds"] = planned
+        if round_index < plan["rounds"]:
+            torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, partial)
+    renderer.close()
+    partial.unlink(missing_ok=True)
 
     model.eval()
     train_minutes = (time.time() - started) / 60
@@ -554,11 +634,11 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         "device": device, "train_minutes_including_rendering": round(train_minutes, 1),
         "config": {"episodes": episodes, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                    "init": None if init is None else Path(init).name, "every": every,
-                   "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds, "wander": wander,
+                   "hard_negatives": hard_negatives, "flip": flip, "rounds": rounds_run, "wander": wander,
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
                    "policy_episodes": policy_episodes if policies else 0, "graded": graded, "occlude": occlude,
                    "still_arm": still_arm, "gripper": gripper, "gripper_negative": gripper_negative,
-                   "object_head": object_head,
+                   "object_head": object_head, **({"minutes": minutes, "rounds_at_most": rounds} if minutes else {}),
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -620,6 +700,9 @@ def main(argv=None) -> None:
     p.add_argument("--object-head", type=float, default=0.0,
                    help="weight of an auxiliary loss: a linear head on the image embedding names every colour-shape "
                         "object in view (an attempt at shape: runs 22 and 23 moved held-out shape 0-3 points)")
+    p.add_argument("--minutes", type=float, default=0.0,
+                   help="wall-clock budget: --rounds becomes the most, the rounds that fit are run and the learning "
+                        "rate anneals by the last of them (0: no budget)")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -645,6 +728,8 @@ def main(argv=None) -> None:
                     f"from 0 to 1")
     if not 0 <= a.still_arm <= 99 * CHUNK_EPISODES:
         p.error(f"--still-arm {a.still_arm} is out of range: give 0 to {99 * CHUNK_EPISODES} scenes a round")
+    if not 0.0 <= a.minutes <= 10_000:      # also catches NaN
+        p.error(f"--minutes {a.minutes} is a wall-clock budget: give minutes from 0 (none) to 10000")
     if a.occlude > 0 and a.wander == 0:
         p.error(f"--occlude {a.occlude} moves the wandering arms' targets, and --wander is 0: give --wander too "
                 f"(e.g. --wander 0.3)")
@@ -654,14 +739,14 @@ def main(argv=None) -> None:
               wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
               policy_episodes=min(a.policy_episodes, 6),
               model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
-              gripper_negative=a.gripper_negative, object_head=a.object_head)
+              gripper_negative=a.gripper_negative, object_head=a.object_head, minutes=a.minutes)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
               occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative,
-              object_head=a.object_head)
+              object_head=a.object_head, minutes=a.minutes)
 
 
 if __name__ == "__main__":
