@@ -57,6 +57,13 @@ learning rate bent the embedding instead (check top-1 0.715 after a round) and w
 learns 30 times faster on its input scaled by 10 (:data:`HEAD_LR_GAIN`, :data:`HEAD_INPUT_SCALE`). Run 23
 (not shipped): run 22 with ``--object-head 5``, seed 370000: head loss 0.199, shape pairwise 0.76, probe 0.65,
 caption top-1 0.746, still-arm share 0.37, worse than run 17's 0.27 (``..._run23_object_head5.json``).
+Run 24 (not shipped) is the first on a GPU (one H200 lent by the device tool, 16 cores): run 17's command from
+run 17 with ``--device cuda --workers 13 --rounds 14 --minutes 7.6 --seed 390000``. The budget fitted 2 rounds
+(161,201 frames): 13 rendering processes drawing through the GPU's EGL rendered a round in 111 s (~730
+frames/s, where the 2-core CPU renders ~300), and a round's training took 88 s, its time spent in the
+trainer's own process (captions, tokens, augmentation) beside the renderers, not on the GPU. ``bench.domain_clip``
+on it: caption top-1 0.752 (run 17: 0.751), shape pairwise 0.73 (0.73), Spearman 0.735 (0.708; interval
+0.656-0.791), still-arm share 0.38 (0.27) (``bench/results/domain_clip_run24_gpu.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
