@@ -97,6 +97,12 @@ class Curriculum(BaseCallback):
             self._apply(self.lesson + 1)
         return True
 
+    def episode_tags(self, env_index: int) -> dict[str, int]:
+        """``{"lesson": n}``: the lesson env ``env_index``'s current episode began under (-1: before the first
+        lesson was applied). Asked as an episode ends and before this callback's ``_on_step`` sees it, it is the
+        lesson of the episode that is ending (a recorder's episode tag)."""
+        return {"lesson": self._env_lesson[env_index] if self._env_lesson else -1}
+
     def summary(self) -> dict[str, Any]:
         """What was taught: the lessons, where each began (env steps) and the lesson reached."""
         return {"lessons": self.lessons, "promote_at": self.promote_at, "window": self.window,

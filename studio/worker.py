@@ -197,7 +197,10 @@ class Worker:
             from agents.curriculum import Curriculum
 
             c = cfg.curriculum
-            out.append(Curriculum(c.lessons, c.promote_at, c.window, on_change=self._on_lesson))
+            curriculum = Curriculum(c.lessons, c.promote_at, c.window, on_change=self._on_lesson)
+            if self.recorder is not None:       # each recorded episode says which lesson it began under
+                self.recorder.episode_tags = curriculum.episode_tags
+            out.append(curriculum)
         out.append(BoundaryCallback(self._boundary))
         if cfg.time_limit_s:
             out.append(TimeBudgetCallback(cfg.time_limit_s))

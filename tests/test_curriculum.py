@@ -64,6 +64,40 @@ def test_the_last_lesson_is_kept_once_reached():
     assert venv.get_attr("level") == [1, 1]
 
 
+def test_episode_tags_name_the_lesson_each_ending_episode_was_drawn_under():
+    """Asked as a recorder asks (inside ``step_wait``, before the callbacks see the step), ``episode_tags`` gives
+    the lesson whose settings the ending episode was drawn with, across promotions; -1 before the first."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    lessons = [{"level": 1}, {"level": 2}, {"level": 3}]
+    teacher = Curriculum(lessons, promote_at=0.5, window=4)
+    seen = []
+
+    class Probe(VecEnvWrapper):
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            obs, rewards, dones, infos = self.venv.step_wait()
+            for i in np.flatnonzero(dones):
+                seen.append((teacher.episode_tags(int(i))["lesson"], infos[i]["drawn"]))
+            return obs, rewards, dones, infos
+
+    class Told(Graded):
+        passable = 5
+
+        def step(self, action):
+            obs, reward, done, truncated, info = super().step(action)
+            return obs, reward, done, truncated, {**info, "drawn": self.drawn}
+
+    venv = Probe(make_vec_env(Told, n_envs=2, seed=0))
+    PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0).learn(200, callback=teacher)
+    assert [i for _, i in teacher.history] == [0, 1, 2]
+    assert seen[:2] == [(-1, 0), (-1, 0)]          # drawn at the default level, before the first lesson
+    assert {lesson for lesson, _ in seen} == {-1, 0, 1, 2}
+    assert all(drawn == (0 if lesson < 0 else lessons[lesson]["level"]) for lesson, drawn in seen), seen
+
+
 @pytest.mark.parametrize("lessons, words", [
     ([], ["lessons=[]", "non-empty list"]),
     ({"level": 1}, ["not a non-empty list"]),
@@ -148,3 +182,33 @@ def test_a_studio_run_teaches_its_first_lesson_and_says_so(tmp_path):
     events = [json.loads(line) for line in paths.events.read_text().splitlines()]
     assert [e["lesson"] for e in events if e["type"] == "lesson"] == [0]
     assert worker.venv.get_attr("pad_distance") == [(0.07, 0.10)] * 2     # the world was told
+
+
+def test_a_recorded_studio_run_says_which_lesson_each_episode_began_under(tmp_path):
+    """Index lines, Minari's info column and a rebuilt index all carry the lesson: the episodes that began before
+    the first lesson was applied say -1, the next ones 0."""
+    import json
+
+    from studio.recording import health, reader
+    from studio.runs import new_run
+    from studio.worker import Worker
+
+    cfg = _run_config({"lessons": LESSONS}, total_steps=512, recording={"enabled": True})
+    paths = new_run(tmp_path, cfg.world_id, cfg.algo)
+    paths.config.write_text(cfg.to_yaml())
+    worker = Worker(paths, cfg)
+    assert worker.train() == "completed"
+    rec = worker.recorder.writer.paths
+    index = [json.loads(line) for line in rec.index.read_text().splitlines()]
+    by_env = {e: [r["lesson"] for r in index if r["env_index"] == e] for e in (0, 1)}
+    assert by_env == {0: [-1, 0], 1: [-1, 0]}, by_env         # 100-step episodes, 256 steps each
+    data = reader.load(rec)
+    for episode in data.iterate_episodes():
+        column = episode.infos["lesson"]
+        assert column.dtype == np.int64 and len(column) == len(episode.rewards) + 1
+        assert set(column.tolist()) == {index[episode.id]["lesson"]}
+    assert list(reader.episodes_table(rec)["lesson"]) == [r["lesson"] for r in index]
+    rec.index.write_text("")                                    # lost: rebuilt from the data, lessons too
+    assert health.repair(rec).ok
+    rebuilt = [json.loads(line) for line in rec.index.read_text().splitlines()]
+    assert [r["lesson"] for r in rebuilt] == [r["lesson"] for r in index]

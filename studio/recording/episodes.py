@@ -12,7 +12,12 @@ Columns:
 ``reward_<term>``      float64    each reward-stack term's weighted value; they sum to the reward
 ``world_reward_<k>``   float64    the world's own task terms (reference, whatever the agent saw)
 other scalars          float64    any other number the world reports (e.g. progress)
+``lesson``             int64      with a curriculum: the lesson the episode began under, the same on
+                                  every row (-1: begun before the first lesson); an episode tag
 =====================  =========  ===============================================================
+
+Episode tags (:data:`EPISODE_TAGS`) are facts of a whole episode that the trainer, not the world, knows; the
+recorder asks for them as the episode ends and they are also in its index line (:meth:`EpisodeRecord.summary`).
 
 The first row belongs to the reset observation (Minari keeps ``T + 1`` observations and infos): its reward
 columns are 0 and its ``is_success`` is the reset's.
@@ -27,6 +32,10 @@ from numbers import Number
 from typing import Any, Mapping
 
 import numpy as np
+
+# Per-episode facts from the trainer (see module docstring): written on every row, read from the first.
+EPISODE_TAGS = ("lesson",)
+NO_TAG = -1
 
 # Keys that are bookkeeping of wrappers, not data; ``reward_version`` is replaced by ``spec_version``.
 SKIPPED = frozenset({"TimeLimit.truncated", "terminal_observation", "episode", "reward_version", "reward_terms",
@@ -48,13 +57,22 @@ class InfoSchema:
     keys: tuple[str, ...]
 
     @classmethod
-    def from_info(cls, info: Mapping[str, Any]) -> "InfoSchema":
-        keys = sorted(k for k, v in info.items() if k not in SKIPPED and k != "is_success" and _scalar(v))
-        return cls(("is_success", "spec_version", *[k for k in keys if k != "spec_version"]))
+    def from_info(cls, info: Mapping[str, Any], tags: tuple[str, ...] = ()) -> "InfoSchema":
+        """The columns of ``info`` (its scalars) and of the episode ``tags`` (names from :data:`EPISODE_TAGS`)."""
+        unknown = [t for t in tags if t not in EPISODE_TAGS]
+        if unknown:
+            raise ValueError(f"episode tags {unknown} are not recorded; known tags: {list(EPISODE_TAGS)}")
+        keys = sorted(k for k, v in info.items() if k not in SKIPPED and k != "is_success" and _scalar(v)
+                      and k not in EPISODE_TAGS)
+        return cls(("is_success", "spec_version", *[k for k in keys if k != "spec_version"], *sorted(set(tags))))
 
     @functools.cached_property
     def _numbers(self) -> tuple[str, ...]:
-        return tuple(k for k in self.keys if k not in ("is_success", "spec_version"))
+        return tuple(k for k in self.keys if k not in ("is_success", "spec_version") and k not in EPISODE_TAGS)
+
+    @functools.cached_property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(k for k in self.keys if k in EPISODE_TAGS)
 
     def row(self, info: Mapping[str, Any], spec_version: int, first: bool = False) -> dict[str, Any]:
         """One step's values, in the schema's columns (called for every env step: kept lean)."""
@@ -74,6 +92,8 @@ class InfoSchema:
 
     @staticmethod
     def dtype(key: str) -> type:
+        if key in EPISODE_TAGS:
+            return np.int64
         return {"is_success": np.bool_, "spec_version": np.int64}.get(key, np.float64)
 
 
@@ -101,13 +121,19 @@ class EpisodeRecord:
         return bool(self.infos["is_success"][-1]) if len(self.rewards) else False
 
     def summary(self) -> dict[str, Any]:
-        """Return, success and spec versions: the episode index's numbers."""
+        """Return, success and spec versions: the episode index's numbers, and the episode's tags."""
         versions = sorted({int(v) for v in self.infos["spec_version"][1:]}) or [int(self.infos["spec_version"][0])]
         terms = {k[len("reward_"):]: round(float(np.nansum(v)), 6) for k, v in self.infos.items()
                  if k.startswith("reward_")}
         return {"steps": self.steps, "return": round(float(np.sum(self.rewards)), 6), "success": self.success,
                 "terminated": bool(self.terminations[-1]) if self.steps else False,
-                "spec_versions": versions, "term_returns": terms, "env_index": self.env_index, "seed": self.seed}
+                "spec_versions": versions, "term_returns": terms, "env_index": self.env_index, "seed": self.seed,
+                **episode_tags(self.infos)}
+
+
+def episode_tags(infos: Mapping[str, Any]) -> dict[str, int]:
+    """The episode tags among recorded info columns (a Minari episode's ``infos`` too), from the first row."""
+    return {tag: int(infos[tag][0]) for tag in EPISODE_TAGS if tag in infos and len(infos[tag])}
 
 
 @dataclass
@@ -147,7 +173,13 @@ class EpisodeBuilder:
     def started(self) -> bool:
         return bool(self.observations)
 
-    def finish(self, frames: list | None = None, fps: int = 25) -> EpisodeRecord:
+    def finish(self, frames: list | None = None, fps: int = 25,
+               tags: Mapping[str, int] | None = None) -> EpisodeRecord:
+        """The finished episode; each of the schema's tag columns holds ``tags[tag]`` (:data:`NO_TAG` if not
+        given) on every row."""
+        rows = len(self.observations)
+        for tag in self.schema.tags:
+            self.infos[tag] = [int((tags or {}).get(tag, NO_TAG))] * rows
         return EpisodeRecord(_stack(self.observations), _stack(self.actions),
                              np.asarray(self.rewards, dtype=np.float64),
                              np.asarray(self.terminations, dtype=bool), np.asarray(self.truncations, dtype=bool),
@@ -168,4 +200,4 @@ def _stack(values: list) -> Any:
     return np.stack(values)
 
 
-__all__ = ["EpisodeBuilder", "EpisodeRecord", "InfoSchema", "SKIPPED"]
+__all__ = ["EPISODE_TAGS", "EpisodeBuilder", "EpisodeRecord", "InfoSchema", "NO_TAG", "SKIPPED", "episode_tags"]

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.recording.episodes import episode_tags
 from studio.recording.layout import RecordingPaths
 
 
@@ -196,7 +197,8 @@ def summarise(episode: Any, paths: RecordingPaths) -> dict[str, Any]:
             "spec_versions": sorted({int(v) for v in versions[1:]}) or [int(versions[0])],
             "term_returns": {k[len("reward_"):]: round(float(np.nansum(v)), 6) for k, v in infos.items()
                              if k.startswith("reward_")},
-            "env_index": None, "seed": None, "video": video.name if video.is_file() else None, "rebuilt": True}
+            "env_index": None, "seed": None, "video": video.name if video.is_file() else None, "rebuilt": True,
+            **episode_tags(infos)}
 
 
 __all__ = ["Health", "check", "repair", "summarise"]

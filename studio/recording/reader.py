@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.recording.episodes import EPISODE_TAGS
 from studio.recording.health import Health, check
 from studio.recording.layout import RecordingPaths, find_recordings, folder_size
 from studio.recording.writer import RecordingError
@@ -79,12 +80,14 @@ def episode_index(paths: RecordingPaths) -> list[dict[str, Any]]:
 
 def episodes_table(paths: RecordingPaths):
     """The index as a DataFrame: one row per episode (episode, steps, return, success, spec versions, env,
-    seed, video), with ``versions`` as text (``v0, v1``) for filtering."""
+    seed, video, and each episode tag such as ``lesson`` that any episode has), with ``versions`` as text
+    (``v0, v1``) for filtering."""
     import pandas as pd
 
     rows = episode_index(paths)
+    tags = [t for t in EPISODE_TAGS if any(t in r for r in rows)]
     frame = pd.DataFrame(rows, columns=["episode", "steps", "return", "success", "terminated", "spec_versions",
-                                        "env_index", "seed", "video", "term_returns"])
+                                        "env_index", "seed", "video", "term_returns", *tags])
     frame["versions"] = [", ".join(f"v{v}" for v in (vs or [])) for vs in frame["spec_versions"]]
     return frame
 

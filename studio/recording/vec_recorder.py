@@ -17,7 +17,7 @@ the VecEnv has already reset.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import gymnasium as gym
 import numpy as np
@@ -41,12 +41,18 @@ class VecRecorder(VecEnvWrapper):
         video_profile: the render profile of the video frames (``reward``: fast and plain; ``viewer``: pretty).
         drop_keys: Dict-observation keys not to record (see :func:`recorded_space`); the writer's observation
             space must be ``recorded_space(venv.observation_space, drop_keys)``.
+        episode_tags: ``env index -> {tag: int}``, asked as each episode of that env ends (before the callbacks
+            of the step run), for the tags of :data:`~studio.recording.episodes.EPISODE_TAGS` (e.g. a
+            curriculum's ``Curriculum.episode_tags``: the lesson the episode began under). Settable until the
+            first step is recorded, which fixes the columns.
     """
 
     def __init__(self, venv: VecEnv, writer: RecordingWriter, version_of: Callable[[int], int] | None = None,
                  video_every: int = 0, video_camera: str | None = None, video_size: int = 192,
-                 video_fps: int | None = None, video_profile: str = "reward", drop_keys: tuple[str, ...] = ()):
+                 video_fps: int | None = None, video_profile: str = "reward", drop_keys: tuple[str, ...] = (),
+                 episode_tags: Callable[[int], Mapping[str, int]] | None = None):
         super().__init__(venv)
+        self.episode_tags = episode_tags
         self.writer = writer
         self.version_of = version_of or (lambda v: int(v))
         self.drop_keys = tuple(drop_keys)
@@ -109,7 +115,8 @@ class VecRecorder(VecEnvWrapper):
     # ------------------------------------------------------------------ recording
     def _record(self, obs, rewards, dones, infos) -> None:
         if self.schema is None:
-            self.schema = InfoSchema.from_info(infos[0])
+            tags = tuple(self.episode_tags(0)) if self.episode_tags is not None else ()
+            self.schema = InfoSchema.from_info(infos[0], tags)
             self._start_pending(infos)
         for i in range(self.num_envs):
             info = infos[i]
@@ -124,7 +131,8 @@ class VecRecorder(VecEnvWrapper):
                 frames = None
                 if i == 0 and self._frames is not None:
                     frames, self._frames = self._frames, None
-                self.writer.submit(self.builders[i].finish(frames, self.video_fps))
+                tags = self.episode_tags(i) if self.episode_tags is not None else None
+                self.writer.submit(self.builders[i].finish(frames, self.video_fps, tags))
                 reset_infos = getattr(self.venv, "reset_infos", None)
                 self.builders[i].seed = None     # an auto-reset continues the env's random stream
                 self.builders[i].start(_row(obs, i, self.drop_keys), reset_infos[i] if reset_infos else {}, version)

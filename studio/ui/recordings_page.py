@@ -134,8 +134,11 @@ def _episodes(info: reader.RecordingInfo) -> None:
     if shown.empty:
         st.info("No episode matches these filters.", icon=":material/filter_alt_off:")
         return
-    view = shown[["episode", "steps", "return", "success", "versions", "env_index", "seed"]].rename(
+    tags = [t for t in reader.EPISODE_TAGS if t in shown.columns]     # e.g. the curriculum's lesson
+    view = shown[["episode", "steps", "return", "success", "versions", *tags, "env_index", "seed"]].rename(
         columns={"env_index": "env", "versions": "reward versions"})
+    if "lesson" in view:        # counted from 1, as the Studio page says it; the data counts from 0 (-1: before)
+        view["lesson"] = [("" if pd.isna(v) or v < 0 else str(int(v) + 1)) for v in shown.lesson]
     view.insert(1, "video", shown.video.notna().map({True: "▶", False: ""}))
     picked = st.dataframe(view, hide_index=True, width="stretch", height=240, on_select="rerun",
                           selection_mode="single-row", key=f"rec_table_{info.paths.folder}",
