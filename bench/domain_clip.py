@@ -26,6 +26,9 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
 * ``shape_probe_heldout``: can a linear probe read the object's shape (cube or cylinder) from the image
   embedding of held-out one-object scenes (:func:`agents.vlm.domain_eval.shape_probe`; ``majority`` in the
   details is what seeing nothing scores)? It bounds what any shape caption can reach;
+  ``token_shape_probe_heldout``: the same from the vision tower's patch token under the object, before pooling
+  (:func:`agents.vlm.domain_eval.token_shape_probe`): low as well, the tower does not see the shape; high, the
+  pooling drops it;
 * ``arm_gain``: the share of the task prompt's reward of success that the arm earns alone by hovering over
   the pad while the cube stays far (:func:`agents.vlm.domain_eval.arm_hover`; 0 is best), and
   ``occlusion_gain``: the same for an arm that hides the cube or the pad from the camera
@@ -65,7 +68,8 @@ from PIL import Image
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
 from agents.vlm.domain_data import EVAL_SEED_OFFSET, HELDOUT_OBJECT, manipulation_frames
 from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, gripper_probe, gripper_retrieval, \
-    progress_spearman, relation_ceiling, reward_by_distance, scripted_frames, shape_probe, shape_sets
+    progress_spearman, relation_ceiling, reward_by_distance, scripted_frames, shape_probe, shape_sets, \
+    token_shape_probe
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
 from agents.vlm.pose_data import pose_frames
@@ -158,6 +162,7 @@ def main(argv=None) -> dict:
     strip.resize((2 * strip.width, 2 * strip.height), Image.NEAREST).save(sheet)     # 96 px frames, shown at 2x
     sets = shape_sets(60 if args.quick else 300, 30 if args.quick else 150, seed)
     probe = shape_probe(embedder.embed_images, seed=seed, sets=sets)
+    token_probe = token_shape_probe(embedder.model, sets, seed=seed)
     grip_probe = gripper_probe(embedder.embed_images, *sets, seed=seed)
     seconds = 1.0 if args.quick else 3.0
     headline = {
@@ -178,6 +183,7 @@ def main(argv=None) -> dict:
         "approach_spearman_task_prompt": round(grip["approach_spearman_task_prompt"], 3),
         "still_arm_share_whole_prompt": round(still_whole["still_arm_share"], 3),
         "shape_probe_heldout": round(probe["heldout_acc"], 3),
+        "token_shape_probe_heldout": round(token_probe["heldout_acc"], 3),
         "gripper_probe_heldout": round(grip_probe["heldout_acc"], 3),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
@@ -190,7 +196,8 @@ def main(argv=None) -> dict:
                "progress_spearman": progress, "relation_ceiling": ceiling,
                "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still, "gripper": grip,
                "still_arm_whole_prompt": still_whole,
-               "still_arm_sheet": sheet.name, "shape_probe": probe, "gripper_probe": grip_probe, "model": embedder.name,
+               "still_arm_sheet": sheet.name, "shape_probe": probe, "token_shape_probe": token_probe,
+               "gripper_probe": grip_probe, "model": embedder.name,
                "checkpoint": args.checkpoint.name,
                "k_negatives": 4, "rollout_episodes_per_task": episodes}
     finish("domain_clip", details, headline, args.out)

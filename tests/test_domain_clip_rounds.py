@@ -67,3 +67,99 @@ def test_minutes_must_be_a_budget(capsys):
     with pytest.raises(SystemExit):
         T.main(["--minutes", "nan"])
     assert "--minutes nan" in capsys.readouterr().err
+
+
+def test_object_pixels_land_on_each_object_in_the_render():
+    """The projected centre of every object is a pixel of that object's colour, nearer it than any other
+    object's colour: the pinhole model is the one MuJoCo renders with."""
+    from agents.vlm.domain_data import CAMERA, object_pixels
+    import worlds
+    from worlds.manipulation import COLORS
+
+    env = worlds.make("studio/Push-v0", n_objects=3, camera=CAMERA, render_profile="reward", width=96, height=96)
+    hits = 0
+    for seed in range(6):
+        env.reset(seed=seed)
+        image = env.render().astype(float) / 255
+        for column, row, name in object_pixels(env):
+            pixel = image[int(row), int(column)]
+            distances = {c: np.linalg.norm(pixel - np.array(rgb)) for c, rgb in COLORS.items()}
+            hits += min(distances, key=distances.get) == name.split()[0]
+    env.close()
+    assert hits >= 17          # of 18 objects (one may sit behind another or the arm)
+
+
+def test_augment_reports_where_each_pixel_went():
+    import torch
+
+    rng = np.random.default_rng(0)
+    images = np.zeros((16, 96, 96, 3), np.uint8)
+    spots = rng.integers(10, 86, (16, 2))
+    for k, (c, r) in enumerate(spots):
+        images[k, r, c] = 255
+    moves = []
+    out = T.augment(T.to_tensor(images), torch.Generator().manual_seed(3), flip=True, moves=moves)
+    plain = T.augment(T.to_tensor(images), torch.Generator().manual_seed(3), flip=True)
+    assert torch.equal(out, plain)                      # the same draws with or without asking
+    brightest = out.sum(1).flatten(1).argmax(1)
+    for k, (c, r) in enumerate(spots):
+        col, row = moves[k](c + 0.5, r + 0.5)
+        assert (int(row), int(col)) == divmod(int(brightest[k]), 96)
+    mirrored = [moves[k](10.5, 0)[0] > 48 for k in range(16)]
+    assert any(mirrored) and not all(mirrored)          # half are mirrored
+
+
+def test_token_shape_loss_asks_each_objects_own_patch():
+    import torch
+
+    tokens = torch.zeros(2, 64, 2)
+    tokens[0, 1 * 8 + 2] = torch.tensor([9.0, 0.0])     # a cube in patch (row 1, column 2) of image 0
+    tokens[1, 5 * 8 + 7] = torch.tensor([0.0, 9.0])     # a cylinder in patch (5, 7) of image 1
+    head = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.eye(2))
+        head.bias.zero_()
+    same = lambda c, r: (c, r)
+    objects = [[(2 * 12 + 5.0, 1 * 12 + 3.0, "red cube")], [(7 * 12 + 1.0, 5 * 12 + 11.0, "blue cylinder")]]
+    right = T.token_shape_loss(head, tokens, objects, [same, same], grid=8, size=96)
+    assert right.item() < 1e-3
+    wrong = [[(5.0, 5.0, "red cube")], [(7 * 12 + 1.0, 5 * 12 + 11.0, "blue cube")]]
+    assert T.token_shape_loss(head, tokens, wrong, [same, same], grid=8, size=96).item() > 4
+    gone = lambda c, r: (c + 200, r)                    # moved out of view: not asked
+    assert T.token_shape_loss(head, tokens, wrong, [gone, gone], grid=8, size=96).item() == 0.0
+
+
+def test_the_token_probe_reads_the_patch_under_the_object():
+    """Every frame holds one bright and one dim patch, and the object is the bright one's cube or the dim one's
+    cylinder: only the token under the object tells them apart (the frames' content is alike), so a probe on
+    it reads the shape, and one on a wrong patch (rows for columns, say: a blank patch) guesses."""
+    import open_clip
+
+    from agents.vlm.captions import Facts
+    from agents.vlm.domain_data import FrameSet
+    from agents.vlm.domain_eval import token_shape_probe
+    from agents.vlm.model_configs import register
+
+    register()
+    model = open_clip.create_model("studio-clip-tiny").eval()
+    rng = np.random.default_rng(0)
+
+    def frames(n):
+        images = np.zeros((n, 96, 96, 3), np.uint8)
+        facts, objects = [], []
+        for k in range(n):
+            shape = ("cube", "cylinder")[k % 2]
+            while True:         # two patches whose transposes are neither of them
+                cells = [tuple(rng.integers(0, 8, 2)) for _ in range(2)]
+                if len({*cells, *[(r, c) for c, r in cells]}) == 4:
+                    break
+            for (c, r), value in zip(cells, (250, 90)):
+                images[k, r * 12:(r + 1) * 12, c * 12:(c + 1) * 12] = value
+            column, row = cells[0] if shape == "cube" else cells[1]
+            facts.append(Facts(obj=f"red {shape}", ref="blue pad", relation="far from"))
+            objects.append(((column * 12 + 6.0, row * 12 + 6.0, f"red {shape}"),))
+        return FrameSet(images, facts, np.zeros(n, np.float32), np.arange(n), ["push"] * n, [()] * n,
+                        objects=objects)
+
+    probe = token_shape_probe(model, (frames(60), frames(40)))
+    assert probe["heldout_acc"] >= 0.95, probe

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+import mujoco
 import numpy as np
 
 import worlds
@@ -44,10 +45,16 @@ class FrameSet:
     hover: np.ndarray | None = None   # x-y distance (m) from the gripper to the task's pad / reference
     # x-y distance (m) from object 0 to its pad's centre; NaN when the reference is an object (stack) or absent
     ref_distance: np.ndarray | None = None
+    # where each object's centre is in the image: ((column, row) in pixels, name) per object, per frame
+    objects: list[tuple[tuple[float, float, str], ...]] = field(default_factory=list)
 
     def relations_of(self, i: int) -> dict[str, str]:
         """Frame ``i``'s :func:`other_relations` (empty when not recorded, e.g. humanoid frames)."""
         return self.relations[i] if self.relations else {}
+
+    def objects_of(self, i: int) -> tuple[tuple[float, float, str], ...]:
+        """Frame ``i``'s objects in the image (:func:`object_pixels`; empty when not recorded)."""
+        return self.objects[i] if self.objects else ()
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -58,7 +65,8 @@ class FrameSet:
         return FrameSet(self.images[keep], [self.facts[i] for i in keep], self.progress[keep], self.episode[keep],
                         [self.tasks[i] for i in keep], [self.present[i] for i in keep],
                         [self.relations_of(i) for i in keep], None if self.hover is None else self.hover[keep],
-                        None if self.ref_distance is None else self.ref_distance[keep])
+                        None if self.ref_distance is None else self.ref_distance[keep],
+                        [self.objects_of(i) for i in keep] if self.objects else [])
 
 
 NEXT_TO = 0.15      # m: "next to" within this x-y distance (and not on), "far from" beyond it
@@ -122,6 +130,22 @@ def goal_distance(env) -> float:
 
 
 OCCLUDE_HEIGHT = (0.12, WORKSPACE_HIGH[2])   # m above the table: where an occluding gripper is drawn
+
+
+def object_pixels(env, camera: str = CAMERA) -> tuple[tuple[float, float, str], ...]:
+    """Each object's centre as ``(column, row, name)`` in the pixels of ``camera``'s render (pixel ``i`` spans
+    ``[i, i + 1)``; the render's size is the env's), by the pinhole model MuJoCo renders with: the camera looks
+    along its frame's -z with its y up, and ``fovy`` spans the image's height. Hidden objects are projected too."""
+    u = env.unwrapped
+    cam = mujoco.mj_name2id(u.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+    height, width = u.profile.height, u.profile.width
+    focal = (height / 2) / np.tan(np.deg2rad(u.model.cam_fovy[cam]) / 2)
+    rotation, centre = u.data.cam_xmat[cam].reshape(3, 3), u.data.cam_xpos[cam]
+    out = []
+    for j, name in enumerate(u.describe().objects):
+        x, y, z = rotation.T @ (u.object_position(j) - centre)
+        out.append((float(width / 2 + focal * x / -z), float(height / 2 - focal * y / -z), name))
+    return tuple(out)
 
 
 def state_record(env, start: float) -> tuple[Facts, float, tuple[str, ...], dict[str, str], float, float]:
@@ -203,7 +227,7 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0))
     envs = {}
     images, facts, progress, episode, task_names, present, relations, hover = [], [], [], [], [], [], [], []
-    distance = []
+    distance, pixels = [], []
     i = 0
     while i < n_episodes:
         task = tasks[i % len(tasks)]
@@ -246,12 +270,13 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
                     column.append(value)
                 episode.append(i)
                 task_names.append(task)
+                pixels.append(object_pixels(env))
             t += 1
         i += 1
     for env in envs.values():
         env.close()
     return FrameSet(np.stack(images), facts, np.array(progress, np.float32), np.array(episode), task_names,
-                    present, relations, np.array(hover, np.float32), np.array(distance, np.float32))
+                    present, relations, np.array(hover, np.float32), np.array(distance, np.float32), pixels)
 
 
 def load_policy(path) -> Callable[[np.ndarray], np.ndarray]:
@@ -296,4 +321,5 @@ def concat(*sets: FrameSet) -> FrameSet:
                     None if any(s.hover is None for s in sets) else np.concatenate([s.hover for s in sets]),
                     None if all(s.ref_distance is None for s in sets) else np.concatenate(
                         [np.full(len(s), np.nan, np.float32) if s.ref_distance is None else s.ref_distance
-                         for s in sets]))
+                         for s in sets]),
+                    [s.objects_of(i) for s in sets for i in range(len(s))] if any(s.objects for s in sets) else [])

@@ -383,15 +383,56 @@ def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 
     sees nothing scores). With one object in view nothing else in the frame can stand for its shape.
     ``sets``: the (fit, held-out) frames of :func:`shape_sets` already rendered.
     """
+    fit, test = sets if sets is not None else shape_sets(n_train, n_heldout, seed, every)
+    return _linear_probe(embed_images(fit.images), is_cube(fit), embed_images(test.images), is_cube(test), seed,
+                         steps) | {"n_train": len(fit), "n_heldout": len(test)}
+
+
+def object_tokens(model, frames: FrameSet) -> np.ndarray:
+    """Per frame, the open_clip ViT ``model``'s last patch token (after its final norm) of the patch that holds
+    object 0's centre (:func:`~agents.vlm.domain_data.object_pixels`), the frames taken at the model's own
+    size (96 px) and normalised as its preprocessing does."""
+    import open_clip
     import torch
 
-    fit, test = sets if sets is not None else shape_sets(n_train, n_heldout, seed, every)
+    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+    visual = model.visual
+    grid, size = visual.grid_size[0], frames.images.shape[1]
+    def cell(column: float, row: float) -> int:      # an object at the frame's edge: its nearest patch
+        clip = lambda v: min(max(int(v // (size / grid)), 0), grid - 1)
+        return clip(row) * grid + clip(column)
 
-    def data(frames: FrameSet):
-        x = torch.as_tensor(embed_images(frames.images), dtype=torch.float32)
-        return x, torch.as_tensor(is_cube(frames), dtype=torch.float32)
+    cells = [cell(c, r) for c, r, _ in (frames.objects_of(i)[0] for i in range(len(frames)))]
+    out = []
+    visual.output_tokens = True
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(frames), 256):
+                x = torch.from_numpy(frames.images[start:start + 256]).permute(0, 3, 1, 2).float() / 255.0
+                _, tokens = visual(((x - mean) / std).to(next(visual.parameters()).device,
+                                                         next(visual.parameters()).dtype))
+                out.append(tokens[torch.arange(len(tokens)), torch.tensor(cells[start:start + 256])].float().cpu())
+    finally:
+        visual.output_tokens = False
+    return torch.cat(out).numpy()
 
-    (x, y), (xt, yt) = data(fit), data(test)
+
+def token_shape_probe(model, sets: tuple[FrameSet, FrameSet], seed: int = 0, steps: int = 1500) -> dict:
+    """:func:`shape_probe` on the patch token under the object (:func:`object_tokens`) instead of the image
+    embedding: whether the tower sees the shape where the object is, before pooling. Read beside
+    ``shape_probe``: if both are low the tower does not see it; if only the embedding's is, pooling drops it."""
+    fit, test = sets
+    return _linear_probe(object_tokens(model, fit), is_cube(fit), object_tokens(model, test), is_cube(test), seed,
+                         steps) | {"n_train": len(fit), "n_heldout": len(test)}
+
+
+def _linear_probe(x: np.ndarray, y: np.ndarray, xt: np.ndarray, yt: np.ndarray, seed: int, steps: int) -> dict:
+    """An L2-regularised logistic regression fitted on ``(x, y)`` (full batch, Adam), scored on both sets."""
+    import torch
+
+    x, xt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(xt, dtype=torch.float32)
+    y, yt = torch.as_tensor(y, dtype=torch.float32), torch.as_tensor(yt, dtype=torch.float32)
     gen = torch.Generator().manual_seed(seed)
     w = (torch.randn(x.shape[1], generator=gen) * 0.01).requires_grad_()
     b = torch.zeros(1, requires_grad=True)
@@ -406,7 +447,7 @@ def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 
         heldout_acc = float(((xt @ w + b > 0).float() == yt).float().mean())
     share = float(yt.mean())
     return {"train_acc": round(train_acc, 4), "heldout_acc": round(heldout_acc, 4),
-            "majority": round(max(share, 1 - share), 4), "n_train": len(fit), "n_heldout": len(test)}
+            "majority": round(max(share, 1 - share), 4)}
 
 
 def gripper_probe(embed_images: EmbedImages, fit: FrameSet, test: FrameSet, seed: int = 0, steps: int = 1500) -> dict:

@@ -64,6 +64,10 @@ frames/s, where the 2-core CPU renders ~300), and a round's training took 88 s, 
 trainer's own process (captions, tokens, augmentation) beside the renderers, not on the GPU. ``bench.domain_clip``
 on it: caption top-1 0.752 (run 17: 0.751), shape pairwise 0.73 (0.73), Spearman 0.735 (0.708; interval
 0.656-0.791), still-arm share 0.38 (0.27) (``bench/results/domain_clip_run24_gpu.json``).
+Run 25 (not shipped): run 17's command from run 17 with ``--token-shape 1`` (:func:`token_shape_loss`), one
+round, seed 410000, on the CPU (11 minutes): the head's loss averaged 0.48 (chance 0.69); held-out shape read
+from the token under the object 0.63 (run 17: 0.59), from the embedding 0.64 (0.63); shape pairwise 0.73,
+caption top-1 0.749, still-arm share 0.42 (``bench/results/domain_clip_run25_token_shape.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
@@ -122,11 +126,15 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return (x - MEAN) / STD
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, shift: int = 3, flip: bool = False) -> torch.Tensor:
+def augment(x: torch.Tensor, gen: torch.Generator, shift: int = 3, flip: bool = False, moves: list | None = None
+            ) -> torch.Tensor:
     """Random translation by up to ``shift`` pixels (edge padding), brightness x[0.9, 1.1] and, with ``flip``,
     a left-right mirror of half the images (the captions never say left or right, and the ``workspace``
-    camera looks straight down the table's middle, so a mirrored scene is another true scene)."""
+    camera looks straight down the table's middle, so a mirrored scene is another true scene).
+    ``moves``, when given, receives where each image's pixels went: one function per image mapping an
+    original ``(column, row)`` to its place in the augmented image (the random draws are the same)."""
     n, _, h, w = x.shape
+    mirror = torch.zeros(n, dtype=torch.bool)
     if flip:
         mirror = torch.rand(n, generator=gen) < 0.5
         x = torch.where(mirror[:, None, None, None], x.flip(3), x)
@@ -134,6 +142,9 @@ def augment(x: torch.Tensor, gen: torch.Generator, shift: int = 3, flip: bool = 
     dx, dy = torch.randint(0, 2 * shift + 1, (2,), generator=gen).tolist()
     x = padded[:, :, dy:dy + h, dx:dx + w]
     scale = 1.0 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2
+    if moves is not None:
+        moves.extend((lambda c, r, m=bool(m): ((w - c if m else c) + shift - dx, r + shift - dy))
+                     for m in mirror.tolist())
     return (x * STD + MEAN).mul(scale).sub(MEAN).div(STD)
 
 
@@ -266,6 +277,36 @@ def object_presence_loss(head: torch.nn.Module, img: torch.Tensor, present: Sequ
             if name in _OBJECT_INDEX:
                 target[r, _OBJECT_INDEX[name]] = 1.0
     return F.binary_cross_entropy_with_logits(head(img[rows] * HEAD_INPUT_SCALE), target)
+
+
+SHAPE_INDEX = {shape: k for k, shape in enumerate(SHAPES)}
+
+
+def token_shape_loss(head: torch.nn.Module, tokens: torch.Tensor, objects: Sequence[Sequence[tuple]],
+                     moves: Sequence[Callable], grid: int, size: int) -> torch.Tensor:
+    """Cross-entropy of ``head`` (one patch token -> one logit per shape) on the token of the patch that holds
+    each object's centre, against that object's shape: the shape of an 8-pixel object asked where it is.
+
+    ``tokens`` (B, grid * grid, width) are the vision tower's patch tokens of the augmented images,
+    ``objects`` each frame's ``(column, row, name)`` in the original image (:func:`object_pixels`),
+    ``moves`` each image's augmentation (:func:`augment`); an object moved out of view is left out, and a batch
+    with no object in view gives 0. Why it is tried: a head on the pooled embedding that was told which
+    objects a scene holds (:func:`object_presence_loss`) never learnt shape, since it was not told where each
+    was; the pooled embedding reads the tokens, so shape held by the tokens is shape it can be taught to read
+    (by the contrastive loss's shape negatives)."""
+    patch = size / grid
+    rows, cells, targets = [], [], []
+    for b, (frame, move) in enumerate(zip(objects, moves)):
+        for column, row, name in frame:
+            c, r = move(column, row)
+            if 0 <= c < size and 0 <= r < size:
+                rows.append(b)
+                cells.append(int(r // patch) * grid + int(c // patch))
+                targets.append(SHAPE_INDEX[name.split()[-1]])
+    if not rows:
+        return tokens.sum() * 0.0
+    picked = tokens[torch.tensor(rows, device=tokens.device), torch.tensor(cells, device=tokens.device)]
+    return F.cross_entropy(head(picked), torch.tensor(targets, device=tokens.device))
 
 
 class Embedders:
@@ -428,7 +469,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           rounds: int = 1, workers: int = 1, wander: float = 0.0, decorate_p: float = 0.0, arm_p: float = 0.0,
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
           graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
-          gripper_negative: bool = False, object_head: float = 0.0, minutes: float = 0.0, log=print) -> dict:
+          gripper_negative: bool = False, object_head: float = 0.0, token_shape: float = 0.0, minutes: float = 0.0,
+          log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -457,6 +499,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     of the other kinds (:func:`draw_negatives`; with ``hard_negatives`` 1, a said caption meets no other kind).
     ``object_head``: the weight of :func:`object_presence_loss` beside the contrastive loss: a linear head on the
     image embedding names every colour-shape object in view (training only; the checkpoint does not keep it).
+    ``token_shape``: the weight of :func:`token_shape_loss` beside the contrastive loss: a linear head on each
+    object's patch token names its shape (training only; the checkpoint does not keep it).
     ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
     run: after each round, the rounds that still fit (at the last round's pace, one round's time kept for the
     final measurement; the first round's pace is the slower of its rendering and its training, which later
@@ -510,8 +554,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     head = torch.nn.Linear(model.visual.output_dim, len(OBJECT_NAMES)).to(device) if object_head else None
     # The head starts from nothing while the model is fine-tuned: at the model's rate it could not grow its
     # logits for a whole round, and its loss would bend the embedding instead (a first try did: top-1 fell).
-    groups = [{"params": list(model.parameters())}] + ([{"params": list(head.parameters()), "lr": lr * HEAD_LR_GAIN,
-                                                         "weight_decay": 0.0}] if head is not None else [])
+    token_head = torch.nn.Linear(model.visual.transformer.width, len(SHAPES)).to(device) if token_shape else None
+    heads = [h for h in (head, token_head) if h is not None]
+    groups = [{"params": list(model.parameters())}] + [{"params": list(h.parameters()), "lr": lr * HEAD_LR_GAIN,
+                                                        "weight_decay": 0.0} for h in heads]
     opt = torch.optim.AdamW(groups, lr=lr, weight_decay=0.1, betas=(0.9, 0.98))
     sched, plan, train_frames, rounds_run = None, {"total": 0, "rounds": rounds}, 0, 0
     partial = Path(out).with_suffix(".partial.pt")
@@ -549,7 +595,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         model.train()
         for epoch in range(epochs):
             perm = torch.randperm(len(data), generator=gen)
-            losses, rank_losses, object_losses = [], [], []
+            losses, rank_losses, object_losses, token_losses = [], [], [], []
             for b in range(steps_per_epoch):
                 idx = perm[b * batch_size:(b + 1) * batch_size]
                 chosen = [templates[i][rng.integers(len(templates[i]))] for i in idx.tolist()]
@@ -569,8 +615,15 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 text_facts = said + negatives
                 text_labels = torch.tensor([fact_id(unsaid_gripper(f)) for f in text_facts])
                 text_where = torch.tensor([GRIPPER_CODE[f.gripper] for f in text_facts])
-                x = augment(to_tensor(data.images[idx.numpy()]), gen, flip=flip).to(device)
-                img = F.normalize(model.encode_image(x), dim=-1)
+                moves = [] if token_head is not None else None
+                x = augment(to_tensor(data.images[idx.numpy()]), gen, flip=flip, moves=moves).to(device)
+                if token_head is None:
+                    img = F.normalize(model.encode_image(x), dim=-1)
+                else:       # the patch tokens too, for the shape of each object where it is
+                    model.visual.output_tokens = True
+                    pooled, patch_tokens = model.visual(x)
+                    model.visual.output_tokens = False
+                    img = F.normalize(pooled, dim=-1)
                 txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
                 logits = model.logit_scale.exp() * img @ txt.T       # (B, B * (1 + hard_negatives))
                 same = positives(labels[idx], torch.as_tensor(where[idx.numpy()]), text_labels, text_where).to(device)
@@ -587,6 +640,11 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                                                 [data.facts[i].is_pose for i in idx.tolist()])
                     loss = loss + object_head * seen
                     object_losses.append(seen.item())
+                if token_head is not None:
+                    told = token_shape_loss(token_head, patch_tokens, [data.objects_of(i) for i in idx.tolist()],
+                                            moves, model.visual.grid_size[0], x.shape[-1])
+                    loss = loss + token_shape * told
+                    token_losses.append(told.item())
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -605,6 +663,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             model.train()
             ranked = f" (rank loss {np.mean(rank_losses):.3f})" if rank_losses else ""
             ranked += f" (object loss {np.mean(object_losses):.3f})" if object_losses else ""
+            ranked += f" (token shape loss {np.mean(token_losses):.3f})" if token_losses else ""
             log(f"round {round_index + 1} epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.3f}{ranked}, "
                 f"held-out top-1 {check['top1']:.3f} {check['by_negative_kind']}{said} ({time.time() - started:.0f} s)")
         del data
@@ -645,7 +704,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
                    "policy_episodes": policy_episodes if policies else 0, "graded": graded, "occlude": occlude,
                    "still_arm": still_arm, "gripper": gripper, "gripper_negative": gripper_negative,
-                   "object_head": object_head, **({"minutes": minutes, "rounds_at_most": rounds} if minutes else {}),
+                   "object_head": object_head, "token_shape": token_shape, **({"minutes": minutes, "rounds_at_most": rounds} if minutes else {}),
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -707,6 +766,9 @@ def main(argv=None) -> None:
     p.add_argument("--object-head", type=float, default=0.0,
                    help="weight of an auxiliary loss: a linear head on the image embedding names every colour-shape "
                         "object in view (an attempt at shape: runs 22 and 23 moved held-out shape 0-3 points)")
+    p.add_argument("--token-shape", type=float, default=0.0,
+                   help="weight of an auxiliary loss: a linear head on the patch token under each object's centre "
+                        "names its shape (cube or cylinder)")
     p.add_argument("--minutes", type=float, default=0.0,
                    help="wall-clock budget: --rounds becomes the most, the rounds that fit are run and the learning "
                         "rate anneals by the last of them (0: no budget)")
@@ -725,6 +787,9 @@ def main(argv=None) -> None:
         p.error(f"--model {a.model!r} is not a studio model; choose one of {studio_models()}")
     if not 0.0 <= a.object_head <= 100.0:       # also catches NaN
         p.error(f"--object-head {a.object_head} is a loss weight: give a number from 0 (off) to 100 (1 is a good "
+                f"start)")
+    if not 0.0 <= a.token_shape <= 100.0:       # also catches NaN
+        p.error(f"--token-shape {a.token_shape} is a loss weight: give a number from 0 (off) to 100 (1 is a good "
                 f"start)")
     if not 0.0 <= a.graded <= 100.0:       # also catches NaN
         p.error(f"--graded {a.graded} is a loss weight: give a number from 0 (off) to 100 (1 is a good start)")
@@ -746,14 +811,15 @@ def main(argv=None) -> None:
               wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases, policies=a.policy,
               policy_episodes=min(a.policy_episodes, 6),
               model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
-              gripper_negative=a.gripper_negative, object_head=a.object_head, minutes=a.minutes)
+              gripper_negative=a.gripper_negative, object_head=a.object_head, token_shape=a.token_shape,
+              minutes=a.minutes)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
               occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative,
-              object_head=a.object_head, minutes=a.minutes)
+              object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes)
 
 
 if __name__ == "__main__":
