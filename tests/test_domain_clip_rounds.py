@@ -3,6 +3,8 @@ partial checkpoint exists between rounds and is gone after a finished run."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -44,7 +46,27 @@ def test_a_minute_budget_stops_at_the_rounds_that_fit_and_says_so(tmp_path, quie
     meta = T.train(rounds=4, minutes=1e-4, out=tmp_path / "c.pt", **quiet_train)
     assert meta["config"]["rounds"] == 1                # nothing fits after the first round
     assert meta["config"]["rounds_at_most"] == 4 and meta["config"]["minutes"] == 1e-4
+    assert meta["config"]["final_lr_factor"] > 0.5     # stopped where its schedule was, and says so
     assert (tmp_path / "c.pt").is_file() and not (tmp_path / "c.partial.pt").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_budget_that_fits_two_of_four_rounds_anneals_by_the_second(tmp_path, quiet_train, monkeypatch, workers):
+    """A clock on which every round takes 10 s: a 30 s budget fits two rounds (one round's time is kept for the
+    measurement), the cosine is recomputed to end with the second, and a prefetched third is dropped."""
+    clock = [0.0]
+    real = T.RoundRenderer.frames
+
+    def slow(self, round_index):
+        clock[0] += 10.0
+        return real(self, round_index)
+
+    monkeypatch.setattr(T.time, "time", lambda: clock[0])
+    monkeypatch.setattr(T.RoundRenderer, "frames", slow)
+    meta = T.train(rounds=4, minutes=0.5, workers=workers, out=tmp_path / "c.pt", **quiet_train)
+    assert meta["config"]["rounds"] == 2 and meta["config"]["rounds_at_most"] == 4
+    assert meta["config"]["final_lr_factor"] < 1e-6           # annealed to zero by the last round run
+    assert not (tmp_path / "c.partial.pt").exists() and not (tmp_path / "c.partial.json").exists()
 
 
 def test_without_a_budget_every_round_runs_and_a_partial_checkpoint_stands_between_rounds(tmp_path, quiet_train,
@@ -61,6 +83,20 @@ def test_without_a_budget_every_round_runs_and_a_partial_checkpoint_stands_betwe
     assert meta["config"]["rounds"] == 2 and "minutes" not in meta["config"]
     assert seen == [False, True]
     assert not (tmp_path / "c.partial.pt").exists()
+    assert not (tmp_path / "c.partial.json").exists()
+
+
+def test_a_partial_checkpoint_names_its_architecture(tmp_path, quiet_train, monkeypatch):
+    """Stopped during its second round, a run leaves its first behind, loadable as the architecture it is."""
+    def stop(*a, **k):
+        if (tmp_path / "c.partial.pt").is_file():
+            raise KeyboardInterrupt
+        return {"top1": 0.0, "by_negative_kind": {}}
+
+    monkeypatch.setattr(T, "caption_retrieval", stop)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(rounds=2, out=tmp_path / "c.pt", **quiet_train)
+    assert json.loads((tmp_path / "c.partial.json").read_text()) == {"model": "studio-clip-tiny", "rounds": 1}
 
 
 def test_minutes_must_be_a_budget(capsys):

@@ -399,8 +399,11 @@ def object_tokens(model, frames: FrameSet) -> np.ndarray:
     std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
     visual = model.visual
     grid, size = visual.grid_size[0], frames.images.shape[1]
+
+    def clip(v: float) -> int:
+        return min(max(int(v // (size / grid)), 0), grid - 1)
+
     def cell(column: float, row: float) -> int:      # an object at the frame's edge: its nearest patch
-        clip = lambda v: min(max(int(v // (size / grid)), 0), grid - 1)
         return clip(row) * grid + clip(column)
 
     cells = [cell(c, r) for c, r, _ in (frames.objects_of(i)[0] for i in range(len(frames)))]

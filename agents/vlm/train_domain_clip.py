@@ -61,9 +61,11 @@ Run 24 (not shipped) is the first on a GPU (one H200 lent by the device tool, 16
 run 17 with ``--device cuda --workers 13 --rounds 14 --minutes 7.6 --seed 390000``. The budget fitted 2 rounds
 (161,201 frames): 13 rendering processes drawing through the GPU's EGL rendered a round in 111 s (~730
 frames/s, where the 2-core CPU renders ~300), and a round's training took 88 s, its time spent in the
-trainer's own process (captions, tokens, augmentation) beside the renderers, not on the GPU. ``bench.domain_clip``
-on it: caption top-1 0.752 (run 17: 0.751), shape pairwise 0.73 (0.73), Spearman 0.735 (0.708; interval
-0.656-0.791), still-arm share 0.38 (0.27) (``bench/results/domain_clip_run24_gpu.json``).
+trainer's own process (captions, tokens, augmentation) beside the renderers, not on the GPU. Its schedule had a
+flaw since fixed: the warm-up was 5% of the 14 rounds allowed, so most of round 1 warmed up, and the factor then
+stepped from about 1 to 0.5 for round 2. ``bench.domain_clip`` on it: caption top-1 0.752 (run 17: 0.751), shape
+pairwise 0.73 (0.73), Spearman 0.735 (run 17: 0.708, inside run 24's interval 0.656-0.791), still-arm share 0.38
+(0.27) (``bench/results/domain_clip_run24_gpu.json``).
 Run 25 (not shipped): run 17's command from run 17 with ``--token-shape 1`` (:func:`token_shape_loss`), one
 round, seed 410000, on the CPU (11 minutes): the head's loss averaged 0.48 (chance 0.69); held-out shape read
 from the token under the object 0.63 (run 17: 0.59), from the embedding 0.64 (0.63); shape pairwise 0.73,
@@ -309,6 +311,11 @@ def token_shape_loss(head: torch.nn.Module, tokens: torch.Tensor, objects: Seque
     return F.cross_entropy(head(picked), torch.tensor(targets, device=tokens.device))
 
 
+def save_fp16(model: torch.nn.Module, path: Path) -> None:
+    """The model's weights in half precision (what the studio ships and loads)."""
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, path)
+
+
 class Embedders:
     """Plain callables over a torch CLIP model, for :mod:`agents.vlm.domain_eval`."""
 
@@ -358,8 +365,13 @@ CHUNK_EPISODES = 250         # episodes rendered per task of the rendering pool
 CHUNK_SEED_STRIDE = 100_003   # seed distance between chunks (and rounds): their scenes do not repeat
 
 
-def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0, occlude: float = 0.0) -> FrameSet:
-    return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude)
+def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0, occlude: float = 0.0,
+                  objects: int | None = None) -> FrameSet:
+    if objects is None:         # the call every run before --objects made (the same frames)
+        return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude)
+    tasks = ("push", "pick_place") if objects == 1 else ("push", "pick_place", "stack")    # stacking needs two
+    return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude,
+                               n_objects=objects, tasks=tasks)
 
 
 def _render_policy_chunk(n_episodes: int, seed: int, every: int, policy: str) -> FrameSet:
@@ -396,11 +408,11 @@ def _chunks(total: int) -> list[int]:
 
 
 def _round_jobs(episodes: int, seed: int, every: int, poses_per_class: int, round_index: int, wander: float,
-                policies: Sequence[str], policy_episodes: int, occlude: float) -> list:
+                policies: Sequence[str], policy_episodes: int, occlude: float, objects: int | None = None) -> list:
     """The rendering jobs of one round, in the order their frames are concatenated (see
     :func:`render_training_set`)."""
-    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander, occlude))
-            for k, n in enumerate(_chunks(episodes))]
+    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander, occlude,
+                             objects)) for k, n in enumerate(_chunks(episodes))]
     for j, policy in enumerate(policies):
         jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + 100 * j + k) * CHUNK_SEED_STRIDE,
                                          every, str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
@@ -470,7 +482,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
           graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
           gripper_negative: bool = False, object_head: float = 0.0, token_shape: float = 0.0, minutes: float = 0.0,
-          log=print) -> dict:
+          objects: int | None = None, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -501,14 +513,18 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     image embedding names every colour-shape object in view (training only; the checkpoint does not keep it).
     ``token_shape``: the weight of :func:`token_shape_loss` beside the contrastive loss: a linear head on each
     object's patch token names its shape (training only; the checkpoint does not keep it).
+    ``objects``: every manipulation episode has this many objects (1: push and pick-and-place only, no
+    stacking); ``None`` draws 1-3 as always.
     ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
     run: after each round, the rounds that still fit (at the last round's pace, one round's time kept for the
-    final measurement; the first round's pace is the slower of its rendering and its training, which later
-    rounds overlap) are planned, and the learning-rate schedule is shortened to end with the last of them,
-    so the model that is saved has been annealed. The sidecar's ``rounds`` is the number run; a run cut short
-    is reproduced closely, not bit for bit, by ``--rounds`` that number (its warm-up and cosine differ).
-    After every round but the last the model is saved to ``<out>.partial.pt``, so a run killed at a time
-    limit leaves its latest round behind; a finished run deletes it.
+    final measurement; with a rendering pool the first round's pace is the slower of its rendering and its
+    training, which later rounds overlap) are planned, and the cosine is recomputed to end with the last of
+    them (its factor steps down at that point). The warm-up is 5% of one round. When no further round fits
+    the model stops where its schedule is; the sidecar's ``final_lr_factor`` says where (0: annealed). The
+    sidecar's ``rounds`` is the number run; ``--rounds`` that number reproduces it closely, not bit for bit
+    (its schedule differs). After every round but the last the model is saved to ``<out>.partial.pt`` (and
+    its architecture to ``<out>.partial.json``), so a run killed at a time limit leaves its latest round
+    behind; the final checkpoint is written before the measurement, and then the partial is deleted.
     """
     started = time.time()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -563,7 +579,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     partial = Path(out).with_suffix(".partial.pt")
     renderer = RoundRenderer(workers, episodes=episodes, seed=seed, every=every, poses_per_class=poses_per_class,
                              wander=wander, policies=[str(p) for p in policies], policy_episodes=policy_episodes,
-                             occlude=occlude)
+                             occlude=occlude, objects=objects)
     round_index = 0
     while round_index < plan["rounds"]:
         round_started = time.time()
@@ -589,7 +605,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         steps_per_epoch = math.ceil(len(data) / batch_size)
         if sched is None:       # one warm-up and cosine over every round (rounds are about the same size)
             plan["total"] = steps_per_epoch * epochs * rounds
-            warmup = 0.05 * plan["total"]
+            # Under a budget the rounds that will run are not known yet: warm up over 5% of one round, not of
+            # the most that --rounds allows (which could leave a short run warming up throughout).
+            warmup = 0.05 * steps_per_epoch * epochs * (1 if minutes else rounds)
             sched = torch.optim.lr_scheduler.LambdaLR(
                 opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s / plan["total"], 1.0))))
         model.train()
@@ -621,8 +639,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                     img = F.normalize(model.encode_image(x), dim=-1)
                 else:       # the patch tokens too, for the shape of each object where it is
                     model.visual.output_tokens = True
-                    pooled, patch_tokens = model.visual(x)
-                    model.visual.output_tokens = False
+                    try:
+                        pooled, patch_tokens = model.visual(x)
+                    finally:
+                        model.visual.output_tokens = False
                     img = F.normalize(pooled, dim=-1)
                 txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
                 logits = model.logit_scale.exp() * img @ txt.T       # (B, B * (1 + hard_negatives))
@@ -670,31 +690,37 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         round_index += 1
         rounds_run = round_index
         if minutes and round_index < plan["rounds"]:
-            # A later round's wall time is its pace; the first round rendered without overlap, so its pace is
-            # the slower of its rendering and its training, as the rounds after it will run.
+            # A later round's wall time is its pace; the first round rendered without overlap, so with a pool
+            # its pace is the slower of its rendering and its training, as the rounds after it will run.
             pace = time.time() - round_started
-            if round_index == 1:
+            if round_index == 1 and renderer.pool is not None:
                 pace = max(rendered, pace - rendered)
             fit = int((minutes * 60 - (time.time() - started)) // pace) - 1     # one round's time to measure
             planned = max(round_index, min(plan["rounds"], round_index + fit))
-            if planned < plan["rounds"]:
-                # End the cosine with the last round that fits, from where the schedule is now.
+            if planned == round_index:
+                log(f"{minutes} minute budget: no further round fits at {pace:.0f} s a round; the model stops "
+                    f"mid-schedule (learning-rate factor {sched.get_last_lr()[0] / lr:.2f})")
+            elif planned < plan["rounds"]:
+                # The cosine is recomputed to end with the last round that fits: its factor steps down here.
                 done = sched.last_epoch
                 plan["total"] = done + steps_per_epoch * epochs * (planned - round_index)
                 log(f"{minutes} minute budget: {planned} rounds fit at {pace:.0f} s a round "
                     f"(schedule shortened to {plan['total']} steps)")
-                plan["rounds"] = planned
+            plan["rounds"] = planned
         if round_index < plan["rounds"]:
-            torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, partial)
+            save_fp16(model, partial)
+            partial.with_suffix(".json").write_text(json.dumps({"model": model_name, "rounds": round_index}) + "\n")
     renderer.close()
-    partial.unlink(missing_ok=True)
+    final_lr_factor = round(sched.get_last_lr()[0] / lr, 4) if lr else 0.0
 
     model.eval()
     train_minutes = (time.time() - started) / 60
-    metrics = evaluate(Embedders(model, tokenizer, device), heldout, heldout_poses, seed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, out)
+    save_fp16(model, out)          # before the measurement, so a run stopped during it keeps its last round
+    partial.unlink(missing_ok=True)
+    partial.with_suffix(".json").unlink(missing_ok=True)
+    metrics = evaluate(Embedders(model, tokenizer, device), heldout, heldout_poses, seed)
     meta = {
         "model": model_name, "checkpoint": out.name, "checkpoint_mb": round(out.stat().st_size / 2**20, 2),
         "device": device, "train_minutes_including_rendering": round(train_minutes, 1),
@@ -704,7 +730,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "decorate": decorate_p, "arm_phrases": arm_p, "policy": [Path(p).name for p in policies],
                    "policy_episodes": policy_episodes if policies else 0, "graded": graded, "occlude": occlude,
                    "still_arm": still_arm, "gripper": gripper, "gripper_negative": gripper_negative,
-                   "object_head": object_head, "token_shape": token_shape, **({"minutes": minutes, "rounds_at_most": rounds} if minutes else {}),
+                   "object_head": object_head, "token_shape": token_shape,
+                   **({"objects": objects} if objects is not None else {}),
+                   **({"minutes": minutes, "rounds_at_most": rounds, "final_lr_factor": final_lr_factor}
+                      if minutes else {}),
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
         "metrics": metrics,
     }
@@ -769,6 +798,8 @@ def main(argv=None) -> None:
     p.add_argument("--token-shape", type=float, default=0.0,
                    help="weight of an auxiliary loss: a linear head on the patch token under each object's centre "
                         "names its shape (cube or cylinder)")
+    p.add_argument("--objects", type=int, choices=(1, 2, 3), default=None,
+                   help="objects in every manipulation episode (1: push and pick-and-place only); default 1-3 drawn")
     p.add_argument("--minutes", type=float, default=0.0,
                    help="wall-clock budget: --rounds becomes the most, the rounds that fit are run and the learning "
                         "rate anneals by the last of them (0: no budget)")
@@ -812,14 +843,14 @@ def main(argv=None) -> None:
               policy_episodes=min(a.policy_episodes, 6),
               model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
               gripper_negative=a.gripper_negative, object_head=a.object_head, token_shape=a.token_shape,
-              minutes=a.minutes)
+              minutes=a.minutes, objects=a.objects)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
               occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative,
-              object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes)
+              object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes, objects=a.objects)
 
 
 if __name__ == "__main__":
