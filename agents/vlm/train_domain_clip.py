@@ -70,6 +70,11 @@ Run 25 (not shipped): run 17's command from run 17 with ``--token-shape 1`` (:fu
 round, seed 410000, on the CPU (11 minutes): the head's loss averaged 0.48 (chance 0.69); held-out shape read
 from the token under the object 0.63 (run 17: 0.59), from the embedding 0.64 (0.63); shape pairwise 0.73,
 caption top-1 0.749, still-arm share 0.42 (``bench/results/domain_clip_run25_token_shape.json``).
+Run 26 (not shipped): run 26a, two rounds from run 17 with run 17's command and ``--objects 1 --token-shape 10``,
+seed 430000; then one round from run 26a with run 17's command and ``--token-shape 1``, seed 450000. Held-out
+shape from the token 0.66 and the embedding 0.65 (run 17: 0.59, 0.63), shape pairwise 0.74, caption top-1 0.736,
+Spearman 0.685, still-arm share 0.39 (``bench/results/domain_clip_run26_shape_then_contrastive.json``; run 26a's
+own: ``..._run26a_one_object_shape.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
