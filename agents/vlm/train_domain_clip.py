@@ -59,8 +59,9 @@ learns 30 times faster on its input scaled by 10 (:data:`HEAD_LR_GAIN`, :data:`H
 caption top-1 0.746, still-arm share 0.37, worse than run 17's 0.27 (``..._run23_object_head5.json``).
 Run 24 (not shipped) is the first on a GPU (one H200 lent by the device tool, 16 cores): run 17's command from
 run 17 with ``--device cuda --workers 13 --rounds 14 --minutes 7.6 --seed 390000``. The budget fitted 2 rounds
-(161,201 frames): 13 rendering processes drawing through the GPU's EGL rendered a round in 111 s (~730
-frames/s, where the 2-core CPU renders ~300), and a round's training took 88 s, its time spent in the
+(161,201 frames). The held-out set (in the trainer's process) and then the first round (13 processes drawing
+through the GPU's EGL) were rendered 111 s in: at least 730 frames/s, where the 2-core CPU renders ~300. A
+round's training took 88 s, in the
 trainer's own process (captions, tokens, augmentation) beside the renderers, not on the GPU. Its schedule had a
 flaw since fixed: the warm-up was 5% of the 14 rounds allowed, so most of round 1 warmed up, and the factor then
 stepped from about 1 to 0.5 for round 2. ``bench.domain_clip`` on it: caption top-1 0.752 (run 17: 0.751), shape
