@@ -61,12 +61,11 @@ Run 24 (not shipped) is the first on a GPU (one H200 lent by the device tool, 16
 run 17 with ``--device cuda --workers 13 --rounds 14 --minutes 7.6 --seed 390000``. The budget fitted 2 rounds
 (161,201 frames). The held-out set (in the trainer's process) and then the first round (13 processes drawing
 through the GPU's EGL) were rendered 111 s in: at least 730 frames/s, where the 2-core CPU renders ~300. A
-round's training took 88 s, in the
-trainer's own process (captions, tokens, augmentation) beside the renderers, not on the GPU. Its schedule had a
-flaw since fixed: the warm-up was 5% of the 14 rounds allowed, so most of round 1 warmed up, and the factor then
-stepped from about 1 to 0.5 for round 2. ``bench.domain_clip`` on it: caption top-1 0.752 (run 17: 0.751), shape
-pairwise 0.73 (0.73), Spearman 0.735 (run 17: 0.708, inside run 24's interval 0.656-0.791), still-arm share 0.38
-(0.27) (``bench/results/domain_clip_run24_gpu.json``).
+round's training took 88 s, in the trainer's own process (captions, tokens, augmentation) beside the renderers,
+not on the GPU. Its schedule had a flaw since fixed: the warm-up was 5% of the 14 rounds allowed, so most of
+round 1 warmed up, and the factor then stepped from about 1 to 0.5 for round 2. ``bench.domain_clip`` on it:
+caption top-1 0.752 (run 17: 0.751), shape pairwise 0.73 (0.73), Spearman 0.735 (run 17: 0.708, inside run 24's
+interval 0.656-0.791), still-arm share 0.38 (0.27) (``bench/results/domain_clip_run24_gpu.json``).
 Run 25 (not shipped): run 17's command from run 17 with ``--token-shape 1`` (:func:`token_shape_loss`), one
 round, seed 410000, on the CPU (11 minutes): the head's loss averaged 0.48 (chance 0.69); held-out shape read
 from the token under the object 0.63 (run 17: 0.59), from the embedding 0.64 (0.63); shape pairwise 0.73,
