@@ -388,15 +388,23 @@ def shape_probe(embed_images: EmbedImages, n_train: int = 300, n_heldout: int = 
                          steps) | {"n_train": len(fit), "n_heldout": len(test)}
 
 
-def object_tokens(model, frames: FrameSet) -> np.ndarray:
-    """Per frame, the open_clip ViT ``model``'s last patch token (after its final norm) of the patch that holds
-    object 0's centre (:func:`~agents.vlm.domain_data.object_pixels`), the frames taken at the model's own
-    size (96 px) and normalised as its preprocessing does."""
+def to_tensor(images: np.ndarray):
+    """uint8 (N, H, W, 3) -> normalised float torch tensor (N, 3, H, W), as the studio CLIP's preprocessing at
+    its native size (OpenAI's mean and spread)."""
     import open_clip
     import torch
 
     mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+    return (torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+
+
+def object_tokens(model, frames: FrameSet) -> np.ndarray:
+    """Per frame, the open_clip ViT ``model``'s last patch token (after its final norm) of the patch that holds
+    object 0's centre (:func:`~agents.vlm.domain_data.object_pixels`), the frames taken at the model's own
+    size (96 px) and normalised as its preprocessing does."""
+    import torch
+
     visual = model.visual
     grid, size = visual.grid_size[0], frames.images.shape[1]
 
@@ -412,9 +420,8 @@ def object_tokens(model, frames: FrameSet) -> np.ndarray:
     try:
         with torch.inference_mode():
             for start in range(0, len(frames), 256):
-                x = torch.from_numpy(frames.images[start:start + 256]).permute(0, 3, 1, 2).float() / 255.0
-                _, tokens = visual(((x - mean) / std).to(next(visual.parameters()).device,
-                                                         next(visual.parameters()).dtype))
+                weights = next(visual.parameters())
+                _, tokens = visual(to_tensor(frames.images[start:start + 256]).to(weights.device, weights.dtype))
                 out.append(tokens[torch.arange(len(tokens)), torch.tensor(cells[start:start + 256])].float().cpu())
     finally:
         visual.output_tokens = False

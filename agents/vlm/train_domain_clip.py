@@ -116,7 +116,8 @@ import torch.nn.functional as F
 from agents.vlm.captions import GRIPPER_RELATIONS, HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, \
     TRAIN_TEMPLATES, caption, decorate, distractors, draw_decoration, filler_words, negative_kind, unsaid_gripper
 from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
-from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retrieval, progress_spearman, scripted_frames
+from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retrieval, progress_spearman, \
+    scripted_frames, to_tensor
 from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
 from agents.vlm.model_growth import grow_vision_blocks, vision_layers
 from agents.vlm.still_arm import still_arm_frames
@@ -125,12 +126,6 @@ from worlds.manipulation import COLORS, SHAPES
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "assets" / "studio_clip.pt"
 MEAN = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
 STD = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
-
-
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> normalised float (N, 3, H, W), as the embedder's preprocessing at native size."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    return (x - MEAN) / STD
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, shift: int = 3, flip: bool = False, moves: list | None = None
