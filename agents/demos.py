@@ -234,7 +234,10 @@ class DemoReplayBuffer(ReplayBuffer):
     Until :meth:`add_demos` is called it samples exactly as ``ReplayBuffer`` does. ``reward_transform`` (set it
     after construction; a function of a tensor) maps the demonstrations' stored rewards at sampling time, so
     they can be stored raw and put on the scale the online rewards reach only later (a standardisation frozen
-    after a warm-up)."""
+    after a warm-up). ``standardizer`` (an :class:`agents.reward_scale.RewardStandardizer`, also set after
+    construction) maps every sampled reward, the agent's own and the demonstrations', after
+    ``reward_transform``: the buffer then keeps the rewards the reward stack gave, so a reward edit relabels
+    them as they are, and the learner alone sees them standardised."""
 
     def __init__(self, *args, demo_share: float = DEMO_SHARE, **kwargs):
         super().__init__(*args, **kwargs)
@@ -244,6 +247,7 @@ class DemoReplayBuffer(ReplayBuffer):
         self.demo_share = float(demo_share)
         self.demos: ReplayBuffer | None = None
         self.reward_transform: Callable[[th.Tensor], th.Tensor] | None = None
+        self.standardizer: Callable[[th.Tensor], th.Tensor] | None = None
 
     def add_demos(self, demos: Demos) -> None:
         """Store ``demos`` (replacing any earlier ones)."""
@@ -260,9 +264,13 @@ class DemoReplayBuffer(ReplayBuffer):
         # never the whole batch: the agent's own steps are always seen, whatever the rounding
         n_demo = min(int(round(batch_size * self.demo_share)), batch_size - 1) if self.demos is not None else 0
         if n_demo == 0:
-            return super().sample(batch_size, env=env)
+            return self._standardized(super().sample(batch_size, env=env))
         own = super().sample(batch_size - n_demo, env=env)
         demo = self.demos.sample(n_demo, env=env)
         if self.reward_transform is not None:
             demo = demo._replace(rewards=self.reward_transform(demo.rewards))
-        return ReplayBufferSamples(*(th.cat([a, b]) if a is not None else None for a, b in zip(own, demo)))
+        return self._standardized(
+            ReplayBufferSamples(*(th.cat([a, b]) if a is not None else None for a, b in zip(own, demo))))
+
+    def _standardized(self, batch: ReplayBufferSamples) -> ReplayBufferSamples:
+        return batch if self.standardizer is None else batch._replace(rewards=self.standardizer(batch.rewards))

@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, help="total env steps")
     t.add_argument("--demos", type=int, help="SAC on a table-top world: scripted demonstration episodes played "
                                              "through the reward first, half of every batch drawn from them")
+    t.add_argument("--standardize-reward", action="store_const", const=True, default=None,
+                   help="SAC: the learner sees rewards standardised by their mean and spread when learning starts "
+                        "(measured again after each edit); charts and recordings keep them as given")
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=("cpu", "cuda", "auto"))
@@ -100,7 +103,7 @@ def build_config(args: argparse.Namespace):
     for flag, key in (("world", "world_id"), ("algo", "algo"), ("agent", "agent"), ("steps", "total_steps"),
                       ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name"),
                       ("clip_model", "clip_model"), ("subprocess_envs", "subprocess_envs"),
-                      ("demos", "demos")):
+                      ("demos", "demos"), ("standardize_reward", "standardize_reward")):
         if getattr(args, flag) is not None:
             data[key] = getattr(args, flag)
     if args.world_arg:

@@ -369,6 +369,13 @@ class RunConfig(BaseModel):
     relabels them with the agent's own steps (or drops them where it cannot: a CLIP term added to a reward that
     had none, or ``telemetry.relabel_replay`` off). They do not count in ``total_steps``. SAC on the table-top worlds
     only, with envs in the trainer's process. ``bench.clip_push`` measures what 50 do for a CLIP prompt."""
+    standardize_reward: StrictBool = False
+    """SAC only: the learner sees every reward standardised, ``(r - mean) / std``, with the mean and spread
+    measured on its own stored steps when learning starts (after SAC's ``learning_starts`` steps, 100 by
+    default: give a few thousand for a steady figure) and measured again on the relabelled buffer after each
+    reward edit (``agents.reward_scale``). The replay buffer, telemetry, charts and recordings keep the reward as
+    the stack gives it. Without it a term's weight is its scale, and a CLIP term's constant part (about 0.7 a
+    step) goes into every Q-value; ``bench.clip_push`` standardises its CLIP reward the same way."""
     curriculum: CurriculumConfig | None = None
     """Teach the world lesson by lesson (:class:`CurriculumConfig`); ``None``: the world as it is from the start.
     ``bench.clip_push --curriculum`` measures what it does for a CLIP prompt on push."""
@@ -460,6 +467,18 @@ class RunConfig(BaseModel):
         if self.subprocess_envs:
             raise ValueError(f"demos: {self.demos} needs the envs in the trainer's process (the controller reads "
                              "each env's true state): set subprocess_envs: false, or demos: 0")
+        return self
+
+    @model_validator(mode="after")
+    def _standardize_fits(self) -> "RunConfig":
+        if not self.standardize_reward:
+            return self
+        if self.algo != "sac":
+            raise ValueError(f"standardize_reward: true is for SAC's replay buffer, not algo {self.algo!r}: set "
+                             "algo: sac, or standardize_reward: false")
+        if "replay_buffer_class" in self.algo_kwargs:
+            raise ValueError("standardize_reward: true brings its own replay buffer (agents.demos.DemoReplayBuffer):"
+                             " remove algo_kwargs.replay_buffer_class, or set standardize_reward: false")
         return self
 
     @model_validator(mode="after")

@@ -18,7 +18,9 @@ the last flush is readable. Step rows: ``step`` (env steps done after this vecto
 
 Step rows keep the reward as scored at that step. When an edit re-scores a PPO rollout (or relabels SAC's
 replay buffer) the learner trains on the new values, and a ``rescored`` event says so; the rows are not
-rewritten. An episode that spans an edit carries the version at its end, and its returns mix versions.
+rewritten. An episode that spans an edit carries the version at its end, and its returns mix versions. A run
+with ``standardize_reward`` also keeps the stack's reward here; the affine map its learner sees is in a
+``reward_standardized`` event (and each edit's ``standardized``).
 """
 
 from __future__ import annotations

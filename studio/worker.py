@@ -101,13 +101,17 @@ class Worker:
             self.venv = self._recorder(self.venv)
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")
         algo_kwargs = cfg.algo_kwargs
-        if demos is not None:
+        if demos is not None or cfg.standardize_reward:
             from agents.demos import sac_demo_kwargs
 
             algo_kwargs = sac_demo_kwargs(algo_kwargs)
         self.model = make_model(cfg.algo, self.venv, algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
         if demos is not None:
             self.model.replay_buffer.add_demos(demos)
+        if cfg.standardize_reward:
+            from agents.reward_scale import RewardStandardizer
+
+            self.model.replay_buffer.standardizer = RewardStandardizer()
         self.version_map[self.stack.version] = self.spec.version
         write_json_atomic(self.paths.world, {
             "world_id": cfg.world_id, "world_terms": keys, "info_keys": info_keys, "agent": cfg.agent,
@@ -201,10 +205,20 @@ class Worker:
             if self.recorder is not None:       # each recorded episode says which lesson it began under
                 self.recorder.episode_tags = curriculum.episode_tags
             out.append(curriculum)
+        if cfg.standardize_reward:
+            from agents.reward_scale import StandardizeRewardCallback
+
+            out.append(StandardizeRewardCallback(self._on_standardized))
         out.append(BoundaryCallback(self._boundary))
         if cfg.time_limit_s:
             out.append(TimeBudgetCallback(cfg.time_limit_s))
         return out
+
+    def _on_standardized(self, state: dict, step: int) -> None:
+        """The learner's reward standardisation was measured (``state``: mean, std, count): an event and a log line."""
+        self.tel.event("reward_standardized", step=step, **state)
+        self.tel.log(f"the learner's rewards are standardised from step {step}: (r - {state['mean']:.4g}) / "
+                     f"{state['std']:.4g}, measured on {state['count']} stored rewards")
 
     def _on_lesson(self, index: int, lesson: dict[str, Any], step: int) -> None:
         """A curriculum's lesson began: an event, a log line and the status (``lesson``: index and count)."""
@@ -347,6 +361,7 @@ class Worker:
             # cannot load (weights not cached, a checkpoint that does not fit) refuses the edit, not the run
             self.tel.event("edit_refused", id=command_id, error=str(exc), spec_version=self.spec.version)
             return False
+        standardized = self._restandardize()
         now = time.time()
         old, new = self.spec, spec.bump(self.spec.version + 1, requested_t or now, applied.step)
         self.spec = new
@@ -356,7 +371,7 @@ class Worker:
                        requested_t=requested_t, applied_t=now,
                        latency_s=None if requested_t is None else round(now - requested_t, 4),
                        relabelled=applied.relabelled, demos_relabelled=applied.demos_relabelled,
-                       relabel_note=applied.note, note=spec.note)
+                       relabel_note=applied.note, note=spec.note, standardized=standardized)
         self._set_status(spec_version=new.version)
         if self.recorder is not None:
             self._recorded_specs.append(new.model_dump(mode="json"))
@@ -365,6 +380,17 @@ class Worker:
             args = (applied, self.live.log.copy(), old.version, new.version)
             threading.Thread(target=self._epic, args=args, name="epic", daemon=True).start()
         return True
+
+    def _restandardize(self) -> dict | None:
+        """After an edit relabelled the replay buffer: the learner's standardisation measured again on it, so the
+        new reward reaches the learner on the scale it knows (``None``: not standardising, or not yet measured)."""
+        standardizer = getattr(getattr(self.model, "replay_buffer", None), "standardizer", None)
+        if standardizer is None or not standardizer.measured:
+            return None
+        from agents.reward_scale import stored_rewards
+
+        standardizer.measure(stored_rewards(self.model.replay_buffer))
+        return standardizer.state()
 
     def _epic(self, applied, log, old_version: int, new_version: int) -> None:
         from agents.live_reward import stack_epic

@@ -283,15 +283,16 @@ def test_demos_an_edit_cannot_relabel_are_dropped_and_training_goes_on(tmp_path)
 
 
 def test_the_example_run_config_is_the_benchs_learner_with_50_demonstrations():
-    """``examples/clip_push_demos.yaml`` parses, and its learner is bench.clip_push's (so the bench's figures
-    describe what it configures, but for the reward's scale, which the bench standardises)."""
+    """``examples/clip_push_demos.yaml`` parses, and its learner is bench.clip_push's, its reward standardised for
+    the learner as the bench's is (so the bench's figures describe what it configures)."""
     from pathlib import Path
 
-    from bench.clip_push import BASELINE, GOAL, SAC_ENVS, SAC_SETTINGS, WORLD
+    from bench.clip_push import BASELINE, GOAL, SAC_ENVS, SAC_SETTINGS, WARMUP, WORLD
     from studio.spec import parse_run_config
 
     cfg = parse_run_config(Path(__file__).parents[1] / "examples" / "clip_push_demos.yaml")
     assert (cfg.algo, cfg.demos, cfg.n_envs, cfg.time_limit_s) == ("sac", 50, SAC_ENVS, 1800)
+    assert cfg.standardize_reward and cfg.algo_kwargs["learning_starts"] == WARMUP   # measured as the bench does
     assert cfg.algo_kwargs == SAC_SETTINGS
     assert cfg.world_kwargs == {k: WORLD[k] for k in ("colors", "shapes", "pad_colors")}
     (clip,) = [t for t in cfg.reward.terms if t.enabled]

@@ -87,6 +87,14 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                                              "so). `python -m bench.clip_push --demos 50` "
                                              "measures what 50 do for one CLIP prompt on push, with its own SAC "
                                              "settings.")
+            standardize = False
+            if algo == "sac":
+                standardize = st.toggle("Standardise the reward for the learner", key="new_standardize",
+                                        help="SAC learns from (reward - mean) / spread, both measured on its own "
+                                             "steps when learning starts and again after each reward edit; the "
+                                             "charts and recordings keep the reward as given. A CLIP reward's "
+                                             "constant part (about 0.7 a step) then stays out of the Q-values, as "
+                                             "in `bench.clip_push`.")
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
             if PRESETS[preset].uses_clip:
                 clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
@@ -99,7 +107,8 @@ def _new_run_sidebar() -> tuple[dict, bool]:
     return {"world_id": world_id, "preset": preset, "algo": algo, "n_envs": int(n_envs), "total_steps": int(steps),
             "seed": int(seed), "args": args, "record": bool(record), "agent": agent,
             "clip_model": None if clip_model is None else clip_model.strip() or STUDIO_SETTING,
-            "subprocess_envs": bool(subprocess_envs), "demos": int(demos)}, started
+            "subprocess_envs": bool(subprocess_envs), "demos": int(demos),
+            "standardize_reward": bool(standardize)}, started
 
 
 def _start(choice: dict) -> None:
@@ -127,6 +136,7 @@ def _status(session: Session, status) -> None:
         st.markdown(f"reward **v{status.spec_version}** · {fmt_int(status.episodes)} episodes"
                     + (" · :red[:material/fiber_manual_record:] recording" if recording else "")
                     + (f" · from {session.config.demos} scripted demonstrations" if session.config.demos else "")
+                    + (" · reward standardised for the learner" if session.config.standardize_reward else "")
                     + (f" · lesson **{status.lesson['index'] + 1}** of {status.lesson['of']}"
                        if status.lesson else "")
                     + (f" · {status.fps:,.0f} steps/s" if status.state == "running" and status.fps else ""),
@@ -349,8 +359,10 @@ def _edit_log(view) -> None:
         epic = f"EPIC distance **{d:.3f}**" if d is not None else (
             "EPIC distance unavailable" if e.get("epic_error") else "EPIC distance computing...")
         note = f" — {e['note']}" if e.get("note") else ""
+        scale = e.get("standardized")     # the learner's standardisation, measured again on the relabelled buffer
+        scale = f" · the learner now sees (r − {scale['mean']:.3g}) / {scale['std']:.3g}" if scale else ""
         lines.append(f"- **v{e['new_version']}** from step {fmt_int(e.get('step'))}: {epic} to "
-                     f"v{e['old_version']}{note}")
+                     f"v{e['old_version']}{scale}{note}")
     for e in view.refused[-3:]:
         lines.append(f"- :red[refused edit]: {e.get('error')}")
     st.markdown("**Reward edits**\n" + "\n".join(lines))
