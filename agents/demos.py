@@ -40,6 +40,7 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.live_reward import ReplayLabels
+from agents.reward_scale import RewardStandardizer
 from agents.sb3_factory import LatestEmbeddings
 
 DEMO_SHARE = 0.5        # of each batch, from the demonstrations: RLPD's symmetric sampling
@@ -247,7 +248,7 @@ class DemoReplayBuffer(ReplayBuffer):
         self.demo_share = float(demo_share)
         self.demos: ReplayBuffer | None = None
         self.reward_transform: Callable[[th.Tensor], th.Tensor] | None = None
-        self.standardizer: Callable[[th.Tensor], th.Tensor] | None = None
+        self.standardizer: RewardStandardizer | None = None
 
     def add_demos(self, demos: Demos) -> None:
         """Store ``demos`` (replacing any earlier ones)."""

@@ -2,19 +2,22 @@
 
 An off-policy learner feels the reward's offset in its critic and its scale against the entropy bonus: SAC's
 Q-values sum about ``r / (1 - gamma)``, so a CLIP reward of 0.7 +- 0.06 a step becomes a value of 14 with the
-part that says anything in its second decimal. ``bench.clip_push`` therefore standardises the CLIP reward, ``(r - mean) /
-std`` with both measured over SAC's random-action warm-up and then frozen; that is the setting its 90-96%
-success with demonstrations was measured under. :class:`RewardStandardizer` is the same map for a studio run,
+part that says anything in its second decimal. ``bench.clip_push`` therefore standardises the CLIP reward,
+``(r - mean) / std`` with both measured over SAC's random-action warm-up and then frozen; that is the setting its
+90-96% success with demonstrations was measured under. :class:`RewardStandardizer` is the same map for a studio run,
 where the reward can be edited while the agent trains, so it lives on the learner's side of the replay buffer:
 
 * the buffer keeps the rewards as the reward stack gave them (telemetry, charts, recordings and relabelling all
   see those), and the map is applied when a batch is sampled (``agents.demos.DemoReplayBuffer.standardizer``),
   to the agent's own steps and to demonstrations alike;
-* :class:`StandardizeRewardCallback` measures it once SAC's ``learning_starts`` steps are stored, just before
-  the first gradient step, over the agent's own stored steps (demonstrations are not what a random policy is
-  paid, and would move the mean);
-* after a reward edit relabels the buffer, :meth:`RewardStandardizer.measure` is called again on the relabelled
-  steps, so the new reward is put on the scale the learner knows rather than the old reward's.
+* :class:`StandardizeRewardCallback` measures it at the end of the rollout that passes SAC's ``learning_starts``
+  (every step of it stored, no gradient step taken yet: SB3 trains once ``num_timesteps > learning_starts``),
+  over the agent's own stored steps (demonstrations are not what a random policy is paid, and would move the
+  mean): :meth:`RewardStandardizer.measure_buffer`;
+* after a reward edit relabels the buffer, :meth:`RewardStandardizer.measure_buffer` measures the same slots
+  again, now paid the new reward, so the map still means "the warm-up's rewards have mean 0 and spread 1" and an
+  edit that changes nothing leaves it as it was. Once the buffer has wrapped those slots are gone, and it is
+  measured on everything stored. An edit that could not relabel the buffer keeps the map.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class RewardStandardizer:
 
     def __init__(self) -> None:
         self.mean, self.std, self.count = 0.0, 1.0, 0
+        self.rows = 0           # the replay rows (slots [0, rows)) measured first: measured again after edits
 
     @property
     def measured(self) -> bool:
@@ -57,6 +61,17 @@ class RewardStandardizer:
         std = float(values.std())
         self.mean, self.std, self.count = float(values.mean()), (std if std > MIN_STD else 1.0), int(values.size)
 
+    def measure_buffer(self, replay: Any) -> None:
+        """Measure on an SB3 ``ReplayBuffer``'s own stored rewards: the first time on every row stored (which it
+        remembers), later on those rows again while the buffer has not wrapped over them, else on all it holds.
+
+        Raises:
+            ValueError: nothing finite stored.
+        """
+        if not self.rows:
+            self.rows = replay.buffer_size if replay.full else replay.pos
+        self.measure(stored_rewards(replay) if replay.full else np.asarray(replay.rewards[:self.rows]))
+
     def __call__(self, rewards: Any) -> Any:
         if not self.measured:
             return rewards
@@ -64,7 +79,11 @@ class RewardStandardizer:
 
     def state(self) -> dict[str, float | int]:
         """What telemetry reports: ``{"mean", "std", "count"}`` (``count``: the rewards it was measured on)."""
-        return {"mean": round(self.mean, 6), "std": round(self.std, 6), "count": self.count}
+        return {"mean": float(f"{self.mean:.7g}"), "std": float(f"{self.std:.7g}"), "count": self.count}
+
+    def restore(self, state: dict) -> None:
+        """Set the map from a :meth:`state` (e.g. a checkpoint's ``.json``)."""
+        self.mean, self.std, self.count = float(state["mean"]), float(state["std"]), int(state["count"])
 
 
 def stored_rewards(replay: Any) -> np.ndarray:
@@ -74,8 +93,8 @@ def stored_rewards(replay: Any) -> np.ndarray:
 
 
 class StandardizeRewardCallback(BaseCallback):
-    """Measures the replay buffer's :class:`RewardStandardizer` once, when SAC's ``learning_starts`` steps are
-    stored (before its first gradient step), and calls ``on_measure(state, step)``.
+    """Measures the replay buffer's :class:`RewardStandardizer` once, at the end of the rollout that passes SAC's
+    ``learning_starts`` (before its first gradient step), and calls ``on_measure(state, step)``.
 
     The model's replay buffer must carry a ``standardizer`` (``agents.demos.DemoReplayBuffer``); a learner
     without one is refused at the start of training with the fix.
@@ -93,9 +112,12 @@ class StandardizeRewardCallback(BaseCallback):
                              "(agents.demos.sac_demo_kwargs)")
 
     def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        # SB3's own test for training (OffPolicyAlgorithm.learn): from this rollout's end on, it takes gradient steps
         standardizer = self.model.replay_buffer.standardizer
-        if not standardizer.measured and self.num_timesteps >= max(int(self.model.learning_starts), 1):
-            standardizer.measure(stored_rewards(self.model.replay_buffer))
+        if not standardizer.measured and self.num_timesteps > self.model.learning_starts:
+            standardizer.measure_buffer(self.model.replay_buffer)
             if self.on_measure is not None:
                 self.on_measure(standardizer.state(), int(self.num_timesteps))
-        return True

@@ -361,7 +361,7 @@ class Worker:
             # cannot load (weights not cached, a checkpoint that does not fit) refuses the edit, not the run
             self.tel.event("edit_refused", id=command_id, error=str(exc), spec_version=self.spec.version)
             return False
-        standardized = self._restandardize()
+        standardized, scale_note = self._restandardize(applied)
         now = time.time()
         old, new = self.spec, spec.bump(self.spec.version + 1, requested_t or now, applied.step)
         self.spec = new
@@ -371,7 +371,8 @@ class Worker:
                        requested_t=requested_t, applied_t=now,
                        latency_s=None if requested_t is None else round(now - requested_t, 4),
                        relabelled=applied.relabelled, demos_relabelled=applied.demos_relabelled,
-                       relabel_note=applied.note, note=spec.note, standardized=standardized)
+                       relabel_note=" ".join(filter(None, [applied.note, scale_note])), note=spec.note,
+                       standardized=standardized)
         self._set_status(spec_version=new.version)
         if self.recorder is not None:
             self._recorded_specs.append(new.model_dump(mode="json"))
@@ -381,16 +382,26 @@ class Worker:
             threading.Thread(target=self._epic, args=args, name="epic", daemon=True).start()
         return True
 
-    def _restandardize(self) -> dict | None:
-        """After an edit relabelled the replay buffer: the learner's standardisation measured again on it, so the
-        new reward reaches the learner on the scale it knows (``None``: not standardising, or not yet measured)."""
-        standardizer = getattr(getattr(self.model, "replay_buffer", None), "standardizer", None)
-        if standardizer is None or not standardizer.measured:
-            return None
-        from agents.reward_scale import stored_rewards
+    def _standardizer(self):
+        """The learner's :class:`agents.reward_scale.RewardStandardizer`, or ``None`` (not standardising)."""
+        return getattr(getattr(self.model, "replay_buffer", None), "standardizer", None)
 
-        standardizer.measure(stored_rewards(self.model.replay_buffer))
-        return standardizer.state()
+    def _restandardize(self, applied) -> tuple[dict | None, str]:
+        """After an edit relabelled the replay buffer: the learner's standardisation measured again on the slots it
+        was measured on, now paid the new reward, so the edited reward reaches the learner on the scale it knew.
+        Returns the map (``None``: not standardising, or not measured yet: the measurement, when learning starts,
+        will see the new reward) and a note: a buffer the edit could not relabel, or a measurement that failed,
+        keeps the old map and says so (never an error: an edit does not stop a run)."""
+        standardizer = self._standardizer()
+        if standardizer is None or not standardizer.measured:
+            return None, ""
+        if applied.relabelled is None:
+            return standardizer.state(), "the learner's standardisation is kept (the buffer was not relabelled)."
+        try:
+            standardizer.measure_buffer(self.model.replay_buffer)
+        except ValueError as exc:
+            return standardizer.state(), f"the learner's standardisation is kept: {exc}."
+        return standardizer.state(), ""
 
     def _epic(self, applied, log, old_version: int, new_version: int) -> None:
         from agents.live_reward import stack_epic
@@ -418,9 +429,13 @@ class Worker:
         tmp = self.paths.checkpoints / f".step-{step:09d}.{os.getpid()}.tmp.zip"
         self.model.save(tmp)
         os.replace(tmp, final)
+        standardizer = self._standardizer()     # the scale the saved critic learnt on (SB3 saves no buffer)
         write_json_atomic(final.with_suffix(".json"), {"step": step, "spec_version": self.spec.version,
                                                        "algo": self.config.algo, "reason": reason,
-                                                       "t": time.time()})
+                                                       "t": time.time(),
+                                                       "reward_standardized": standardizer.state()
+                                                       if standardizer is not None and standardizer.measured
+                                                       else None})
         self.tel.event("checkpoint", id=command_id, path=final.name, step=step, reason=reason,
                        spec_version=self.spec.version)
         return final

@@ -22,7 +22,7 @@ def test_the_map_is_the_identity_until_measured_then_standardises_arrays_and_ten
     assert s.measured and (s.mean, s.count) == (4.0, 3) and s.std == pytest.approx(np.std([2, 4, 6]))
     np.testing.assert_allclose(s(np.array([4.0, 6.0])), [0.0, 2.0 / np.std([2, 4, 6])])
     assert th.allclose(s(th.tensor([4.0])), th.tensor([0.0]))
-    assert s.state() == {"mean": 4.0, "std": round(float(np.std([2, 4, 6])), 6), "count": 3}
+    assert s.state() == {"mean": 4.0, "std": float(f"{np.std([2, 4, 6]):.7g}"), "count": 3}
 
 
 def test_a_constant_reward_loses_its_mean_and_is_not_divided_by_zero():
@@ -93,41 +93,101 @@ def _config(**changes):
                              "telemetry": {"frame_every_s": 0}, **changes})
 
 
-def test_a_studio_run_standardises_when_learning_starts_and_again_after_an_edit(tmp_path):
-    """The measurement happens once the 32 warm-up steps are stored (before SAC's first gradient step), on the
-    agent's own steps; the buffer keeps the stack's rewards; an edit that triples the reward relabels the buffer
-    and measures the map again, so the learner sees the new reward on the scale it knew."""
+def _worker(tmp_path, **changes):
     from studio.runs import new_run
-    from studio.spec import parse_reward_spec
     from studio.worker import Worker
 
-    cfg = _config()
+    cfg = _config(**changes)
     paths = new_run(tmp_path, cfg.world_id, cfg.algo)
     paths.config.write_text(cfg.to_yaml())
-    worker = Worker(paths, cfg).build()
+    return Worker(paths, cfg).build()
+
+
+def _events(worker, kind):
+    return [e for e in map(json.loads, worker.paths.events.read_text().splitlines()) if e["type"] == kind]
+
+
+def test_a_studio_run_standardises_when_learning_starts_and_again_after_an_edit(tmp_path):
+    """The measurement happens at the end of the rollout that passes the 32 warm-up steps (SAC trains from the
+    next), on the agent's own steps; the buffer keeps the stack's rewards; an edit that triples the reward
+    relabels the buffer and measures the same slots again, so the learner sees the new reward on the scale it
+    knew, and an edit back gives back the first map."""
+    from studio.spec import parse_reward_spec
+
+    worker = _worker(tmp_path)
     buffer = worker.model.replay_buffer
     assert isinstance(buffer, DemoReplayBuffer) and buffer.demos is None and not buffer.standardizer.measured
     worker.model.learn(64, callback=worker.callbacks())
-    events = [json.loads(line) for line in paths.events.read_text().splitlines()]
-    (measured,) = [e for e in events if e["type"] == "reward_standardized"]
-    assert measured["step"] == 32 and measured["count"] == 30              # 15 rows of 2 envs stored by then
-    first = buffer.rewards[:15]
+    (measured,) = _events(worker, "reward_standardized")
+    assert measured["step"] == 34 and measured["count"] == 34              # 17 rows of 2 envs, all stored
+    first = buffer.rewards[:17]
     assert measured["mean"] == pytest.approx(first.mean(), abs=1e-5) and measured["std"] == pytest.approx(
         first.std(), abs=1e-5)
     assert first.min() > 0           # stored as the reach term pays it (> 0); standardised, half would be < 0
     before = stored_rewards(buffer).copy()
     assert worker.apply_spec(parse_reward_spec({"terms": [{"kind": "world", "key": "reach", "weight": 3.0}]}))
-    edit = [json.loads(line) for line in paths.events.read_text().splitlines()
-            if json.loads(line)["type"] == "edit"][-1]
+    edit = _events(worker, "edit")[-1]
     after = stored_rewards(buffer)
     np.testing.assert_allclose(after, 3 * before, rtol=1e-5)
-    assert edit["standardized"]["count"] == after.size
-    assert edit["standardized"]["mean"] == pytest.approx(after.mean(), abs=1e-5)
-    assert edit["standardized"]["std"] == pytest.approx(after.std(), rel=1e-4)
-    batch = buffer.sample(256)
-    assert abs(float(batch.rewards.mean())) < 0.5 and 0.5 < float(batch.rewards.std()) < 1.5
+    assert edit["standardized"]["count"] == 34 and not edit["relabel_note"]
+    assert edit["standardized"]["mean"] == pytest.approx(3 * measured["mean"], rel=1e-4)
+    assert edit["standardized"]["std"] == pytest.approx(3 * measured["std"], rel=1e-4)
+    assert worker.apply_spec(parse_reward_spec({"terms": REACH}))
+    back = _events(worker, "edit")[-1]["standardized"]
+    assert back["mean"] == pytest.approx(measured["mean"], rel=1e-4) and back["std"] == pytest.approx(
+        measured["std"], rel=1e-4)
+    assert len(_events(worker, "reward_standardized")) == 1                # measured once; edits re-measure
+    checkpoint = json.loads(worker.save_checkpoint("test").with_suffix(".json").read_text())
+    assert checkpoint["reward_standardized"] == back
     worker.model.learn(16, callback=worker.callbacks(), reset_num_timesteps=False)   # training goes on
     worker.venv.close()
+
+
+def test_an_edit_that_cannot_relabel_keeps_the_map_and_says_so(tmp_path):
+    from studio.spec import parse_reward_spec
+
+    worker = _worker(tmp_path, telemetry={"frame_every_s": 0, "relabel_replay": False})
+    worker.model.learn(40, callback=worker.callbacks())
+    (measured,) = _events(worker, "reward_standardized")
+    assert worker.apply_spec(parse_reward_spec({"terms": [{"kind": "world", "key": "reach", "weight": 3.0}]}))
+    edit = _events(worker, "edit")[-1]
+    assert edit["relabelled"] is None and "standardisation is kept" in edit["relabel_note"]
+    assert {k: edit["standardized"][k] for k in ("mean", "std")} == {k: measured[k] for k in ("mean", "std")}
+    worker.venv.close()
+
+
+def test_a_measurement_that_fails_after_an_edit_keeps_the_map_and_the_run(tmp_path):
+    from studio.spec import parse_reward_spec
+
+    worker = _worker(tmp_path)
+    worker.model.learn(40, callback=worker.callbacks())
+    (measured,) = _events(worker, "reward_standardized")
+
+    def fails(replay):
+        raise ValueError("no finite reward to standardise by")
+
+    worker.model.replay_buffer.standardizer.measure_buffer = fails
+    assert worker.apply_spec(parse_reward_spec({"terms": [{"kind": "world", "key": "reach", "weight": 3.0}]}))
+    edit = _events(worker, "edit")[-1]
+    assert "standardisation is kept: no finite reward" in edit["relabel_note"]
+    assert edit["standardized"]["mean"] == measured["mean"] and edit["new_version"] == 1
+    worker.venv.close()
+
+
+def test_with_no_warm_up_it_measures_the_first_stored_step_before_any_gradient_step():
+    """``learning_starts: 0``: SAC trains after its first step, so the map is measured on that step (never on an
+    empty buffer), and no update has happened by then."""
+    from stable_baselines3 import SAC
+
+    from agents.demos import sac_demo_kwargs
+
+    model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=0, batch_size=8, seed=0, **sac_demo_kwargs())
+    model.replay_buffer.standardizer = RewardStandardizer()
+    seen = []
+    model.learn(5, callback=StandardizeRewardCallback(lambda state, step: seen.append((state, step,
+                                                                                       model._n_updates))))
+    assert seen == [({"mean": pytest.approx(float(model.replay_buffer.rewards[0, 0]), abs=1e-5), "std": 1.0,
+                      "count": 1}, 1, 0)]
 
 
 def test_a_run_without_it_samples_the_stacks_rewards_and_its_edits_say_none(tmp_path):
