@@ -24,6 +24,7 @@ import worlds
 from agents.scripted import ScriptedController
 from agents.vlm.captions import Facts, gripper_relation
 from worlds.manipulation import HALF, PAD_RADIUS, WORKSPACE_HIGH, WORKSPACE_LOW
+from worlds.rendering import RenderProfile
 
 CAMERA = "workspace"
 HELDOUT_OBJECT = "purple cylinder"
@@ -208,7 +209,8 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
                         random_fraction: float = 0.15, noise: float = 0.3, size: int = 96,
                         tasks: tuple[str, ...] = ("push", "pick_place", "stack"),
                         wander_fraction: float = 0.0, actor: Callable[[np.ndarray], np.ndarray] | None = None,
-                        n_objects: int | None = None, occlude: float = 0.0) -> FrameSet:
+                        n_objects: int | None = None, occlude: float = 0.0,
+                        render_profile: str | RenderProfile = "reward") -> FrameSet:
     """Render ``n_episodes`` episodes (tasks in turn) and keep every ``every``-th frame with its facts.
 
     ``heldout=False`` skips scenes containing :data:`HELDOUT_OBJECT`; ``heldout=True`` uses the evaluation
@@ -222,7 +224,8 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
     (:class:`ArmWander`). Only those arms: an arm that hides the scene before the task is done is the pose a
     reward must not pay, and the truthful caption of such a frame is the unsolved scene's ("far from");
     arms that wander off after a success keep the ordinary targets, so a hidden scene is not also taught
-    as "on".
+    as "on". ``render_profile``: a profile name or :class:`worlds.rendering.RenderProfile` (at ``size``) for
+    experiments on how frames are drawn; the studio CLIP's frames are the ``reward`` profile's.
     """
     rng = np.random.default_rng(seed + (EVAL_SEED_OFFSET if heldout else 0))
     envs = {}
@@ -234,7 +237,7 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
         n_obj = n_objects if n_objects is not None else int(rng.integers(2 if task == "stack" else 1, 4))
         key = (task, n_obj)
         if key not in envs:
-            envs[key] = worlds.make(TASK_IDS[task], n_objects=n_obj, camera=CAMERA, render_profile="reward",
+            envs[key] = worlds.make(TASK_IDS[task], n_objects=n_obj, camera=CAMERA, render_profile=render_profile,
                                     width=size, height=size)
         env = envs[key]
         env_seed = int(seed + i + (EVAL_SEED_OFFSET if heldout else 0) + 7919 * n_obj)

@@ -36,7 +36,7 @@ All take plain callables (frames -> embeddings, texts -> embeddings), so any mod
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -359,12 +359,15 @@ def arm_occlusion(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes
             "hidden_frames": int(far.sum())}
 
 
-def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6) -> tuple[FrameSet, FrameSet]:
+def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6,
+               **render: Any) -> tuple[FrameSet, FrameSet]:
     """The shape questions' frames: one-object push and pick-and-place episodes, ``n_train`` from the training
-    seed range (to fit on) and ``n_heldout`` held-out ones (to score on)."""
+    seed range (to fit on) and ``n_heldout`` held-out ones (to score on). ``render``: ``size`` and
+    ``render_profile`` for :func:`~agents.vlm.domain_data.manipulation_frames` (the reward profile at 96 px by
+    default)."""
     tasks = ("push", "pick_place")
-    fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks)
-    return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks)
+    fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks, **render)
+    return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks, **render)
 
 
 def is_cube(frames: FrameSet) -> np.ndarray:
