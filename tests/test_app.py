@@ -9,7 +9,6 @@ with a CLIP term that keeps training until the module ends.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -134,26 +133,23 @@ def test_scripted_demonstrations_are_offered_for_sac_and_reach_the_run_config(tm
 
 def test_standardising_the_reward_is_offered_for_sac_and_reaches_the_run_config(tmp_path, monkeypatch):
     """The toggle appears for SAC only; switched on, the config the page starts says so (the session's start is
-    replaced by one that keeps the config, so no worker is started)."""
-    capture = tmp_path / "config.json"
+    replaced, for this test only, by one that keeps the config, so no worker is started)."""
+    kept = []
+
+    def keep(config):
+        kept.append(config)
+        raise OSError("kept, not started")
+
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
-    monkeypatch.setenv("CAPTURE_CONFIG", str(capture))
-    at = page("studio_page", "import json, os, studio.ui.studio_page as sp\n"
-                             "class _Keep:\n"
-                             "    @staticmethod\n"
-                             "    def start(config):\n"
-                             "        open(os.environ['CAPTURE_CONFIG'], 'w').write(json.dumps(config.model_dump("
-                             "mode='json')))\n"
-                             "        raise OSError('kept, not started')\n"
-                             "sp.Session = _Keep")
+    monkeypatch.setattr(Session, "start", staticmethod(keep))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     assert "new_standardize" not in [w.key for w in at.sidebar.toggle]      # PPO (the default): not offered
     at.sidebar.selectbox(key="new_algo").set_value("sac").run()
     at.sidebar.toggle(key="new_standardize").set_value(True)
     at.sidebar.button(key="start_training").click().run()
     assert not at.exception and "kept, not started" in at.error[0].value
-    kept = json.loads(capture.read_text())
-    assert kept["algo"] == "sac" and kept["standardize_reward"] is True
+    assert [(c.algo, c.standardize_reward) for c in kept] == [("sac", True)]
 
 
 def test_missing_clip_model_file_is_a_warning_not_a_crash(tmp_path, monkeypatch):
