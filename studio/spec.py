@@ -455,15 +455,10 @@ class RunConfig(BaseModel):
 
         if not self.demos:
             return self
-        if self.algo != "sac":
-            raise ValueError(f"demos: {self.demos} needs algo sac (they go into its replay buffer), not "
-                             f"{self.algo!r}: set algo: sac, or demos: 0")
+        self._sac_buffer_option(f"demos: {self.demos}", "demos: 0")
         if worlds.WORLDS[self.world_id].family != "manipulation":
             raise ValueError(f"demos: {self.demos}: the scripted controller plays the table-top worlds only, not "
                              f"{self.world_id}; set demos: 0")
-        if "replay_buffer_class" in self.algo_kwargs:
-            raise ValueError(f"demos: {self.demos} bring their own replay buffer (agents.demos.DemoReplayBuffer): "
-                             "remove algo_kwargs.replay_buffer_class, or set demos: 0")
         if self.subprocess_envs:
             raise ValueError(f"demos: {self.demos} needs the envs in the trainer's process (the controller reads "
                              "each env's true state): set subprocess_envs: false, or demos: 0")
@@ -471,15 +466,19 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _standardize_fits(self) -> "RunConfig":
-        if not self.standardize_reward:
-            return self
-        if self.algo != "sac":
-            raise ValueError(f"standardize_reward: true is for SAC's replay buffer, not algo {self.algo!r}: set "
-                             "algo: sac, or standardize_reward: false")
-        if "replay_buffer_class" in self.algo_kwargs:
-            raise ValueError("standardize_reward: true brings its own replay buffer (agents.demos.DemoReplayBuffer):"
-                             " remove algo_kwargs.replay_buffer_class, or set standardize_reward: false")
+        if self.standardize_reward:
+            self._sac_buffer_option("standardize_reward: true", "standardize_reward: false")
         return self
+
+    def _sac_buffer_option(self, said: str, off: str) -> None:
+        """An option that lives in SAC's replay buffer (``agents.demos.DemoReplayBuffer``), ``said`` as the config
+        says it, is refused with another algorithm or a buffer of the user's own, naming ``off`` as the way out."""
+        if self.algo != "sac":
+            raise ValueError(f"{said} needs algo sac (it lives in SAC's replay buffer), not {self.algo!r}: set "
+                             f"algo: sac, or {off}")
+        if "replay_buffer_class" in self.algo_kwargs:
+            raise ValueError(f"{said} brings its own replay buffer (agents.demos.DemoReplayBuffer): remove "
+                             f"algo_kwargs.replay_buffer_class, or set {off}")
 
     @model_validator(mode="after")
     def _curriculum_fits(self) -> "RunConfig":

@@ -107,5 +107,5 @@ def test_demos_without_sac_are_refused_naming_the_fix(tmp_path):
 
 def test_standardising_rewards_without_sac_is_refused_naming_the_fix(tmp_path):
     out = studio("train", "--world", "studio/Push-v0", "--standardize-reward", "--steps", "10", runs=tmp_path)
-    assert out.returncode == 2 and "standardize_reward: true is for SAC's replay buffer" in out.stderr
+    assert out.returncode == 2 and "standardize_reward: true needs algo sac" in out.stderr
     assert "set algo: sac" in out.stderr and list_runs(tmp_path) == []

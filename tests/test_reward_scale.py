@@ -210,7 +210,7 @@ def test_a_run_without_it_samples_the_stacks_rewards_and_its_edits_say_none(tmp_
     worker.venv.close()
 
 
-@pytest.mark.parametrize("changes, said", [({"algo": "ppo", "algo_kwargs": {}}, "is for SAC's replay buffer"),
+@pytest.mark.parametrize("changes, said", [({"algo": "ppo", "algo_kwargs": {}}, "needs algo sac"),
                                            ({"algo_kwargs": {"replay_buffer_class": "mine"}},
                                             "remove algo_kwargs.replay_buffer_class"),
                                            ({"standardize_reward": "yes"}, "standardize_reward")])
