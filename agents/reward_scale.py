@@ -13,7 +13,8 @@ where the reward can be edited while the agent trains, so it lives on the learne
 * :class:`StandardizeRewardCallback` measures it at the end of the rollout that passes SAC's ``learning_starts``
   (every step of it stored, no gradient step taken yet: SB3 trains once ``num_timesteps > learning_starts``),
   over the agent's own stored steps (demonstrations are not what a random policy is paid, and would move the
-  mean): :meth:`RewardStandardizer.measure_buffer`;
+  mean): :meth:`RewardStandardizer.measure_buffer`. Those are the warm-up's random actions plus that rollout's
+  policy steps (one vector step with SAC's ``train_freq`` of 1; ``train_freq`` of them in general);
 * after a reward edit relabels the buffer, :meth:`RewardStandardizer.measure_buffer` measures the same slots
   again, now paid the new reward, so the map still means "the warm-up's rewards have mean 0 and spread 1" and an
   edit that changes nothing leaves it as it was. Once the buffer has wrapped those slots are gone, and it is
@@ -68,9 +69,10 @@ class RewardStandardizer:
         Raises:
             ValueError: nothing finite stored.
         """
+        stored = stored_rewards(replay)
         if not self.rows:
-            self.rows = replay.buffer_size if replay.full else replay.pos
-        self.measure(stored_rewards(replay) if replay.full else np.asarray(replay.rewards[:self.rows]))
+            self.rows = len(stored)
+        self.measure(stored if replay.full else stored[:self.rows])
 
     def __call__(self, rewards: Any) -> Any:
         if not self.measured:
@@ -80,10 +82,6 @@ class RewardStandardizer:
     def state(self) -> dict[str, float | int]:
         """What telemetry reports: ``{"mean", "std", "count"}`` (``count``: the rewards it was measured on)."""
         return {"mean": float(f"{self.mean:.7g}"), "std": float(f"{self.std:.7g}"), "count": self.count}
-
-    def restore(self, state: dict) -> None:
-        """Set the map from a :meth:`state` (e.g. a checkpoint's ``.json``)."""
-        self.mean, self.std, self.count = float(state["mean"]), float(state["std"]), int(state["count"])
 
 
 def stored_rewards(replay: Any) -> np.ndarray:

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                                              "through the reward first, half of every batch drawn from them")
     t.add_argument("--standardize-reward", action="store_const", const=True, default=None,
                    help="SAC: the learner sees rewards standardised by their mean and spread when learning starts "
-                        "(measured again after each edit); charts and recordings keep them as given")
+                        "(again after each edit that relabels the buffer); charts and recordings keep them as given")
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=("cpu", "cuda", "auto"))

@@ -372,8 +372,9 @@ class RunConfig(BaseModel):
     standardize_reward: StrictBool = False
     """SAC only: the learner sees every reward standardised, ``(r - mean) / std``, with the mean and spread
     measured on its own stored steps when learning starts (after SAC's ``learning_starts`` steps, 1,000 by
-    default: a few thousand give a steady figure) and measured again on those steps, relabelled, after each
-    reward edit (``agents.reward_scale``). The replay buffer, telemetry, charts and recordings keep the reward as
+    default: a few thousand give a steady figure) and, after each reward edit that relabels the buffer, measured
+    again on those steps as the new reward pays them; an edit that cannot relabel keeps the map
+    (``agents.reward_scale``). The replay buffer, telemetry, charts and recordings keep the reward as
     the stack gives it. Without it a term's weight is its scale, and a CLIP term's constant part (about 0.7 a
     step) goes into every Q-value; ``bench.clip_push`` standardises its CLIP reward the same way."""
     curriculum: CurriculumConfig | None = None

@@ -387,11 +387,12 @@ class Worker:
         return getattr(getattr(self.model, "replay_buffer", None), "standardizer", None)
 
     def _restandardize(self, applied) -> tuple[dict | None, str]:
-        """After an edit relabelled the replay buffer: the learner's standardisation measured again on the slots it
-        was measured on, now paid the new reward, so the edited reward reaches the learner on the scale it knew.
-        Returns the map (``None``: not standardising, or not measured yet: the measurement, when learning starts,
-        will see the new reward) and a note: a buffer the edit could not relabel, or a measurement that failed,
-        keeps the old map and says so (never an error: an edit does not stop a run)."""
+        """After an edit (``applied``): where it relabelled the replay buffer, the learner's standardisation measured
+        again on the slots it was measured on, now paid the new reward, so the edited reward reaches the learner
+        on the scale it knew. Returns the map the learner now sees (``None``: not standardising, or not measured
+        yet: the measurement, at the end of the rollout that passes ``learning_starts``, will see the new reward)
+        and a note: a buffer the edit could not relabel, or a measurement that failed, keeps the old map and says
+        so (never an error: an edit does not stop a run)."""
         standardizer = self._standardizer()
         if standardizer is None or not standardizer.measured:
             return None, ""

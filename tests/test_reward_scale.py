@@ -71,6 +71,24 @@ def test_the_buffer_keeps_raw_rewards_and_standardises_every_sampled_one_own_and
     np.testing.assert_allclose(batch.rewards[:, 0].numpy(), (raw - own.mean()) / own.std(), atol=1e-4)
 
 
+def test_the_buffer_measures_its_first_rows_again_until_it_wraps_over_them_then_everything():
+    buffer = _buffer([1.0, 3.0])
+    s = RewardStandardizer()
+    s.measure_buffer(buffer)
+    assert (s.rows, s.mean) == (2, 2.0)
+    for r in (10.0, 20.0):
+        buffer.add(np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32),
+                   np.array([r], np.float32), np.array([0.0]), [{}])
+    s.measure_buffer(buffer)
+    assert (s.count, s.mean) == (2, 2.0)                  # the same two rows, not the later ones
+    for r in range(62):                                   # 64 slots: now full, the first rows written over
+        buffer.add(np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32),
+                   np.array([5.0], np.float32), np.array([0.0]), [{}])
+    assert buffer.full
+    s.measure_buffer(buffer)
+    assert s.count == 64 and s.mean == pytest.approx((10 + 20 + 60 * 5.0 + 2 * 5.0) / 64)
+
+
 def test_the_callback_refuses_a_learner_without_a_standardising_buffer():
     from stable_baselines3 import PPO
 
@@ -190,7 +208,7 @@ def test_with_no_warm_up_it_measures_the_first_stored_step_before_any_gradient_s
                       "count": 1}, 1, 0)]
 
 
-def test_a_run_without_it_samples_the_stacks_rewards_and_its_edits_say_none(tmp_path):
+def test_a_run_without_it_keeps_sb3s_buffer_measures_nothing_and_its_edits_say_none(tmp_path):
     from stable_baselines3.common.buffers import ReplayBuffer
 
     from studio.runs import new_run

@@ -359,13 +359,14 @@ def arm_occlusion(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes
             "hidden_frames": int(far.sum())}
 
 
-def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6,
-               **render: Any) -> tuple[FrameSet, FrameSet]:
+def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6, size: int = 96,
+               render_profile: Any = "reward") -> tuple[FrameSet, FrameSet]:
     """The shape questions' frames: one-object push and pick-and-place episodes, ``n_train`` from the training
-    seed range (to fit on) and ``n_heldout`` held-out ones (to score on). ``render``: ``size`` and
-    ``render_profile`` for :func:`~agents.vlm.domain_data.manipulation_frames` (the reward profile at 96 px by
-    default)."""
+    seed range (to fit on) and ``n_heldout`` held-out ones (to score on), drawn at ``size`` px with
+    ``render_profile`` (a name or a ``worlds.rendering.RenderProfile``; the studio CLIP's frames are the
+    ``reward`` profile's at 96 px)."""
     tasks = ("push", "pick_place")
+    render = {"size": size, "render_profile": render_profile}
     fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks, **render)
     return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks, **render)
 

@@ -91,7 +91,8 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             if algo == "sac":
                 standardize = st.toggle("Standardise the reward for the learner", key="new_standardize",
                                         help="SAC learns from (reward - mean) / spread, both measured on its own "
-                                             "steps when learning starts and again after each reward edit; the "
+                                             "steps when learning starts and again after each reward edit that "
+                                             "relabels them; the "
                                              "charts and recordings keep the reward as given. A CLIP reward's "
                                              "constant part (about 0.7 a step) then stays out of the Q-values, as "
                                              "in `bench.clip_push`.")
@@ -359,7 +360,7 @@ def _edit_log(view) -> None:
         epic = f"EPIC distance **{d:.3f}**" if d is not None else (
             "EPIC distance unavailable" if e.get("epic_error") else "EPIC distance computing...")
         note = f" — {e['note']}" if e.get("note") else ""
-        scale = e.get("standardized")     # the learner's standardisation, measured again on the relabelled buffer
+        scale = e.get("standardized")     # the map the learner sees from this edit on
         scale = f" · the learner now sees (r − {scale['mean']:.3g}) / {scale['std']:.3g}" if scale else ""
         lines.append(f"- **v{e['new_version']}** from step {fmt_int(e.get('step'))}: {epic} to "
                      f"v{e['old_version']}{scale}{note}")
