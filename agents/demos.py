@@ -232,13 +232,13 @@ def play_for_stack(venv, reward_env, stack, controller: Callable, episodes: int)
 class DemoReplayBuffer(ReplayBuffer):
     """SB3's replay buffer plus a second one of demonstrations that every batch draws ``demo_share`` from.
 
-    Until :meth:`add_demos` is called (and with no ``standardizer``) it samples exactly as ``ReplayBuffer`` does. ``reward_transform`` (set it
-    after construction; a function of a tensor) maps the demonstrations' stored rewards at sampling time, so
-    they can be stored raw and put on the scale the online rewards reach only later (a standardisation frozen
-    after a warm-up). ``standardizer`` (an :class:`agents.reward_scale.RewardStandardizer`, also set after
-    construction) maps every sampled reward, the agent's own and the demonstrations', after
-    ``reward_transform``: the buffer then keeps the rewards the reward stack gave, so a reward edit relabels
-    them as they are, and the learner alone sees them standardised."""
+    Until :meth:`add_demos` is called (and with no ``standardizer``) it samples exactly as ``ReplayBuffer``
+    does. ``reward_transform`` (set it after construction; a function of a tensor) maps the demonstrations'
+    stored rewards at sampling time, so they can be stored raw and put on the scale the online rewards reach only
+    later (a standardisation frozen after a warm-up). ``standardizer`` (an
+    :class:`agents.reward_scale.RewardStandardizer`, also set after construction) maps every sampled reward, the
+    agent's own and the demonstrations', after ``reward_transform``: the buffer then keeps the rewards the reward
+    stack gave, so a reward edit relabels them as they are, and the learner alone sees them standardised."""
 
     def __init__(self, *args, demo_share: float = DEMO_SHARE, **kwargs):
         super().__init__(*args, **kwargs)

@@ -92,8 +92,8 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                 standardize = st.toggle("Standardise the reward for the learner", key="new_standardize",
                                         help="SAC learns from (reward - mean) / spread, both measured on its own "
                                              "steps when learning starts and again after each reward edit that "
-                                             "relabels them; the "
-                                             "charts and recordings keep the reward as given. A CLIP reward's "
+                                             "relabels them; the charts and recordings keep the reward as given. "
+                                             "A CLIP reward's "
                                              "constant part (about 0.7 a step) then stays out of the Q-values, as "
                                              "in `bench.clip_push`.")
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
