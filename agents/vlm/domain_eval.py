@@ -403,6 +403,15 @@ def to_tensor(images: np.ndarray):
     return (torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0 - mean) / std
 
 
+def patch_cell(column: float, row: float, grid: int, size: int) -> int:
+    """The index (row-major) of the patch of a ``grid`` x ``grid`` ViT, on ``size`` px images, that holds pixel
+    position ``(column, row)``; a position outside the image gets its nearest patch."""
+    def clamp(v: float) -> int:
+        return min(max(int(v // (size / grid)), 0), grid - 1)
+
+    return clamp(row) * grid + clamp(column)
+
+
 def object_tokens(model, frames: FrameSet) -> np.ndarray:
     """Per frame, the open_clip ViT ``model``'s last patch token (after its final norm) of the patch that holds
     object 0's centre (:func:`~agents.vlm.domain_data.object_pixels`), the frames taken at the model's own
@@ -411,14 +420,7 @@ def object_tokens(model, frames: FrameSet) -> np.ndarray:
 
     visual = model.visual
     grid, size = visual.grid_size[0], frames.images.shape[1]
-
-    def clip(v: float) -> int:
-        return min(max(int(v // (size / grid)), 0), grid - 1)
-
-    def cell(column: float, row: float) -> int:      # an object at the frame's edge: its nearest patch
-        return clip(row) * grid + clip(column)
-
-    cells = [cell(c, r) for c, r, _ in (frames.objects_of(i)[0] for i in range(len(frames)))]
+    cells = [patch_cell(c, r, grid, size) for c, r, _ in (frames.objects_of(i)[0] for i in range(len(frames)))]
     out = []
     visual.output_tokens = True
     try:

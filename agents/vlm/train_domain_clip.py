@@ -117,7 +117,7 @@ from agents.vlm.captions import GRIPPER_RELATIONS, HELDOUT_TEMPLATES, POSE_HELDO
     TRAIN_TEMPLATES, caption, decorate, distractors, draw_decoration, filler_words, negative_kind, unsaid_gripper
 from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retrieval, progress_spearman, \
-    scripted_frames, to_tensor
+    patch_cell, scripted_frames, to_tensor
 from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
 from agents.vlm.model_growth import grow_vision_blocks, vision_layers
 from agents.vlm.still_arm import still_arm_frames
@@ -296,14 +296,13 @@ def token_shape_loss(head: torch.nn.Module, tokens: torch.Tensor, objects: Seque
     objects a scene holds (:func:`object_presence_loss`) never learnt shape, since it was not told where each
     was; the pooled embedding reads the tokens, so shape held by the tokens is shape it can be taught to read
     (by the contrastive loss's shape negatives)."""
-    patch = size / grid
     rows, cells, targets = [], [], []
     for b, (frame, move) in enumerate(zip(objects, moves)):
         for column, row, name in frame:
             c, r = move(column, row)
             if 0 <= c < size and 0 <= r < size:
                 rows.append(b)
-                cells.append(int(r // patch) * grid + int(c // patch))
+                cells.append(patch_cell(c, r, grid, size))
                 targets.append(SHAPE_INDEX[name.split()[-1]])
     if not rows:
         return tokens.sum() * 0.0
