@@ -50,14 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, help="total env steps")
     t.add_argument("--demos", type=int, help="SAC on a table-top world: scripted demonstration episodes played "
                                              "through the reward first, half of every batch drawn from them")
-    t.add_argument("--standardize-reward", action="store_const", const=True, default=None,
+    t.add_argument("--standardize-reward", action=argparse.BooleanOptionalAction, default=None,
                    help="SAC: the learner sees rewards standardised by their mean and spread when learning starts "
-                        "(again after each edit that relabels the buffer); charts and recordings keep them as given")
+                        "(again after each edit that relabels the buffer); charts and recordings keep them as given "
+                        "(--no-standardize-reward: off, whatever --config says)")
     t.add_argument("--n-envs", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=("cpu", "cuda", "auto"))
-    t.add_argument("--subprocess-envs", action="store_const", const=True, default=None,
-                   help="step and render each env in its own process (faster for CLIP rewards with cores to spare)")
+    t.add_argument("--subprocess-envs", action=argparse.BooleanOptionalAction, default=None,
+                   help="step and render each env in its own process (faster for CLIP rewards with cores to spare; "
+                        "--no-subprocess-envs: in this process, whatever --config says)")
     t.add_argument("--clip-model", help="CLIP model of the CLIP terms: studio (default; or $STUDIO_CLIP_MODEL), "
                                         "studio:/path/ckpt.pt, or an open_clip NAME:TAG / NAME:/path/weights.pt")
     t.add_argument("--name", help="label in the run id")

@@ -109,3 +109,15 @@ def test_standardising_rewards_without_sac_is_refused_naming_the_fix(tmp_path):
     out = studio("train", "--world", "studio/Push-v0", "--standardize-reward", "--steps", "10", runs=tmp_path)
     assert out.returncode == 2 and "standardize_reward: true needs algo sac" in out.stderr
     assert "set algo: sac" in out.stderr and list_runs(tmp_path) == []
+
+
+def test_a_no_flag_switches_off_what_the_config_file_switches_on(tmp_path):
+    from studio.cli import _parser, build_config
+
+    config = tmp_path / "run.yaml"
+    config.write_text("world_id: studio/Push-v0\nalgo: sac\nstandardize_reward: true\nsubprocess_envs: true\n")
+    as_given = build_config(_parser().parse_args(["train", "--config", str(config)]))
+    assert as_given.standardize_reward is True and as_given.subprocess_envs is True
+    off = build_config(_parser().parse_args(["train", "--config", str(config), "--no-standardize-reward",
+                                             "--no-subprocess-envs"]))
+    assert off.standardize_reward is False and off.subprocess_envs is False
