@@ -24,7 +24,10 @@ Candidates:
 
 ``--fit-scenes N`` sets how many training-range scenes are rendered to fit (300 by default, about 5,000
 frames) and ``--only a,b`` which candidates run: ``--only vit_shipped --fit-scenes 1500 --epochs 4`` asks
-whether more frames, rather than another architecture, teach the shipped tower shape.
+whether more frames, rather than another architecture, teach the shipped tower shape. ``--every N`` keeps every
+N-th frame of each fitted episode (6 by default, about 17 frames a scene; the held-out frames stay the same):
+``--only vit_shipped --every 50 --fit-scenes 2500`` fits on about as many frames as the default, each pair from
+its own scene, and asks whether it is frames or scenes that teach it.
 
 Headline: ``<candidate>_heldout`` (last epoch), ``<candidate>_images_per_s`` and ``majority`` (the held-out
 share of the commoner shape: what seeing nothing scores). The studio CLIP's own embedding, probed linearly,
@@ -196,6 +199,8 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=None, help="epochs per candidate (default 8, --quick 1)")
     p.add_argument("--fit-scenes", type=int, default=None,
                    help="training-range scenes rendered to fit (default 300, about 5,000 frames; --quick 30)")
+    p.add_argument("--every", type=int, default=6,
+                   help="keep every N-th frame of each fitted episode (default 6; held-out frames unchanged)")
     p.add_argument("--only", default=None, help="comma-separated candidates to run (default: all)")
     args = p.parse_args(argv)
     everyone = list(CANDIDATES)
@@ -206,10 +211,12 @@ def main(argv=None) -> dict:
         p.error(f"--only {args.only!r}: {said}; choose from {everyone}")
     if args.fit_scenes is not None and not 10 <= args.fit_scenes <= 5000:
         p.error(f"--fit-scenes {args.fit_scenes}: give 10 to 5000 scenes (each renders about 17 frames)")
+    if not 1 <= args.every <= 200:
+        p.error(f"--every {args.every}: give 1 to 200 (an episode is about 100 steps; 6 keeps about 17 frames)")
     epochs = args.epochs or (1 if args.quick else 8)
     n_fit, n_test = (30, 15) if args.quick else (300, 150)
     n_fit = args.fit_scenes or n_fit
-    fit_set, test_set = shape_sets(n_fit, n_test)
+    fit_set, test_set = shape_sets(n_fit, n_test, fit_every=args.every)
 
     def label(frames):
         return torch.as_tensor(is_cube(frames), dtype=torch.long)
@@ -218,7 +225,8 @@ def main(argv=None) -> dict:
             "yt": label(test_set)}
     share = float(data["yt"].float().mean())
     headline: dict = {"majority": round(max(share, 1 - share), 3)}
-    details: dict = {"fit_frames": len(fit_set), "heldout_frames": len(test_set), "epochs": epochs}
+    details: dict = {"fit_frames": len(fit_set), "fit_scenes": n_fit, "fit_every": args.every,
+                     "heldout_frames": len(test_set), "epochs": epochs}
     for name, tower in candidates(only).items():
         started = time.time()
         history = fit(tower, data, epochs, lr=3e-4 if name in FINE_TUNED else 1e-3, seed=0)

@@ -1,5 +1,7 @@
-"""bench.shape_arch's grafted towers: they start where the shipped tower is, and a bad choice is refused."""
+"""bench.shape_arch: its grafted towers start where the shipped tower is, a bad choice is refused, and --every thins
+the fit frames alone."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -52,3 +54,20 @@ def test_fit_scenes_out_of_range_is_refused(scenes, capsys):
     with pytest.raises(SystemExit):
         shape_arch.main(["--fit-scenes", scenes])
     assert f"--fit-scenes {scenes}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("every", ["0", "201"])
+def test_every_out_of_range_is_refused(every, capsys):
+    with pytest.raises(SystemExit):
+        shape_arch.main(["--every", every])
+    assert f"--every {every}" in capsys.readouterr().err
+
+
+def test_fit_every_thins_the_fit_frames_and_leaves_the_heldout_frames_alone():
+    from agents.vlm.domain_eval import shape_sets
+
+    fit6, held6 = shape_sets(2, 1)
+    fit50, held50 = shape_sets(2, 1, fit_every=50)
+    assert len(fit50) < len(fit6) / 3
+    assert set(fit50.episode) == set(fit6.episode)          # the same scenes, fewer frames of each
+    assert np.array_equal(held50.images, held6.images)

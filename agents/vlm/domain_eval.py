@@ -360,14 +360,15 @@ def arm_occlusion(embed_images: EmbedImages, embed_texts: EmbedTexts, n_episodes
 
 
 def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6, size: int = 96,
-               render_profile: Any = "reward") -> tuple[FrameSet, FrameSet]:
+               render_profile: Any = "reward", fit_every: int | None = None) -> tuple[FrameSet, FrameSet]:
     """The shape questions' frames: one-object push and pick-and-place episodes, ``n_train`` from the training
-    seed range (to fit on) and ``n_heldout`` held-out ones (to score on), drawn at ``size`` px with
-    ``render_profile`` (a name or a ``worlds.rendering.RenderProfile``; the studio CLIP's frames are the
-    ``reward`` profile's at 96 px)."""
+    seed range (to fit on) and ``n_heldout`` held-out ones (to score on), every ``every``-th frame, drawn at
+    ``size`` px with ``render_profile`` (a name or a ``worlds.rendering.RenderProfile``; the studio CLIP's
+    frames are the ``reward`` profile's at 96 px). ``fit_every`` spaces the fit set's frames alone (default
+    ``every``), so fits on fewer frames per scene are scored on the same held-out frames."""
     tasks = ("push", "pick_place")
     render = {"size": size, "render_profile": render_profile}
-    fit = manipulation_frames(n_train, seed + 500_000, every=every, n_objects=1, tasks=tasks, **render)
+    fit = manipulation_frames(n_train, seed + 500_000, every=fit_every or every, n_objects=1, tasks=tasks, **render)
     return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks, **render)
 
 
