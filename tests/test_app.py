@@ -248,7 +248,7 @@ def test_inspect_plays_a_runs_checkpoint_and_scores_it(finished_run):
     assert not at.exception, at.exception
     assert at.title[0].value == "Inspect"
     assert "reach the" in at.markdown[0].value
-    assert [m.label for m in at.metric][0] == "Rank correlation with true progress"
+    assert [m.label for m in at.metric][0] == "Rank corr. with progress"
     assert len(at.get("image")) >= 9, "the chart, the current frame and the filmstrip"
 
 

@@ -77,7 +77,7 @@ def test_page_renders_and_reports_bad_prompts_on_the_page():
     at.run()
     assert not at.exception
     assert at.title[0].value == "Inspect"
-    assert [m.label for m in at.metric][0] == "Rank correlation with true progress"
+    assert [m.label for m in at.metric][0] == "Rank corr. with progress"
     at.text_area(key="lab_base").set_value("one\ntwo").run()
     assert not at.exception
     assert "equal length" in at.error[0].value

@@ -188,9 +188,10 @@ def render() -> None:
         st.pyplot(_chart(reward, record, step, label), width="stretch")
         rho = spearman(reward, record.progress) if np.ptp(record.progress) > 0 else float("nan")
         m1, m2, m3 = st.columns(3)
-        m1.metric("Rank correlation with true progress", "—" if np.isnan(rho) else f"{rho:+.2f}",
-                  help="Spearman's rho over the episode's steps: +1 means the reward orders states exactly as "
-                       "true progress does. A dash: true progress never changed in this episode.")
+        m1.metric("Rank corr. with progress", "—" if np.isnan(rho) else f"{rho:+.2f}",
+                  help="Rank correlation (Spearman's rho) with true progress over the episode's steps: +1 means the "
+                       "reward orders states exactly as true progress does. A dash: true progress never changed in "
+                       "this episode.")
         m2.metric("Reward when successful", f"{reward[record.success].mean():.3f}" if record.success.any() else "—")
         m3.metric("Reward otherwise", f"{reward[~record.success].mean():.3f}" if (~record.success).any() else "—")
     with right:
