@@ -11,7 +11,7 @@ import pytest
 from agents.vlm.captions import ARM_PHRASES, ARM_SUFFIXES, FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, \
     HELDOUT_WORDS, POSE_HELDOUT_TEMPLATES, POSE_PHRASES, POSE_TRAIN_TEMPLATES, RELATIONS, ROBOT_PHRASES, \
     ROBOT_SUFFIXES, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, draw_decoration, filler_words, \
-    negative_kind
+    negative_kind, unsaid_gripper
 from agents.vlm.domain_data import NEXT_TO, FrameSet, manipulation_frames
 from agents.vlm import domain_eval
 from agents.vlm.domain_eval import caption_retrieval, reward_by_distance, spearman
@@ -133,6 +133,27 @@ def test_relation_wins_are_split_by_distance_to_the_nearest_threshold():
     assert bands["0-1 cm"]["n"] == 4 and sum(b["n"] for b in bands.values()) == 12   # 2 relation negatives a frame
     frames.ref_distance = None
     assert "relation_by_margin" not in caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)
+
+
+def test_shape_wins_are_split_by_where_the_gripper_is():
+    """A model blind whenever the gripper is at the object: its shape wins are 0 there and 1 where the gripper
+    is far; frames with no recorded gripper relation are left out of the split."""
+    grips = ["at", "far from", "at", "far from", ""]
+    facts = [Facts(obj=f"red {s}", ref="blue pad", relation="far from", gripper=g)
+             for g, s in zip(grips, ["cube", "cylinder", "cylinder", "cube", "cube"])]
+    frames = _fake_frames(facts)
+    frames.present = [(f.obj,) for f in facts]          # each scene holds its own object only
+    said = [unsaid_gripper(f) for f in facts]
+    oracle_images, texts = _facts_embedder(said, TRAIN_TEMPLATES)
+    blind = np.array([g == "at" for g in grips])
+
+    def images(ims):
+        out = oracle_images(ims)
+        out[blind[ims[:, 0, 0, 0]]] = 0.0
+        return out
+
+    split = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)["shape_by_gripper"]
+    assert split == {"at": {"pairwise": 0.0, "n": 2}, "far from": {"pairwise": 1.0, "n": 2}}
 
 
 def test_spearman_matches_its_definition_with_ties():
