@@ -198,9 +198,10 @@ def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None, help="epochs per candidate (default 8, --quick 1)")
     p.add_argument("--fit-scenes", type=int, default=None,
-                   help="training-range scenes rendered to fit (default 300, about 5,000 frames; --quick 30)")
-    p.add_argument("--every", type=int, default=6,
-                   help="keep every N-th frame of each fitted episode (default 6; held-out frames unchanged)")
+                   help="training-range scenes rendered to fit (default 300, about 5,000 frames at the default "
+                        "--every; --quick 30)")
+    p.add_argument("--every", type=int, default=None,
+                   help="keep every N-th frame of each fitted episode (default: as the held-out frames, every 6th)")
     p.add_argument("--only", default=None, help="comma-separated candidates to run (default: all)")
     args = p.parse_args(argv)
     everyone = list(CANDIDATES)
@@ -210,8 +211,8 @@ def main(argv=None) -> dict:
         said = f"unknown candidate(s) {unknown}" if unknown else "no candidate named"
         p.error(f"--only {args.only!r}: {said}; choose from {everyone}")
     if args.fit_scenes is not None and not 10 <= args.fit_scenes <= 5000:
-        p.error(f"--fit-scenes {args.fit_scenes}: give 10 to 5000 scenes (each renders about 17 frames)")
-    if not 1 <= args.every <= 200:
+        p.error(f"--fit-scenes {args.fit_scenes}: give 10 to 5000 scenes")
+    if args.every is not None and not 1 <= args.every <= 200:
         p.error(f"--every {args.every}: give 1 to 200 (an episode is about 100 steps; 6 keeps about 17 frames)")
     epochs = args.epochs or (1 if args.quick else 8)
     n_fit, n_test = (30, 15) if args.quick else (300, 150)

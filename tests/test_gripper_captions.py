@@ -132,6 +132,7 @@ def test_caption_retrieval_never_says_the_gripper_so_it_is_comparable_with_older
     split = said.pop("shape_by_gripper")              # only the recorded relation splits the shape wins
     assert said == plain and said["top1"] == 1.0      # the same candidates, drawn the same way
     assert set(split) <= set(GRIPPER_RELATIONS) and "shape_by_gripper" not in plain
+    assert split and all(v["pairwise"] == 1.0 for v in split.values())     # the oracle wins every shape pair
     assert "gripper" not in said["by_negative_kind"]
 
 

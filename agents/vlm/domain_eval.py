@@ -76,7 +76,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
                       templates: Sequence[str], k: int = 4, seed: int = 0) -> dict:
     """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
     of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
-    (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``), and
+    (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``),
     relation wins per distance to the nearest relation threshold (``relation_by_margin``), and shape wins per
     where the gripper truly is against the object (``shape_by_gripper``: at, near or far from it; a gripper at
     the object can hide its outline). No caption here says where the gripper is (a recorded ``Facts.gripper``
@@ -377,7 +377,7 @@ def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6, size
     ``every``), so fits on fewer frames per scene are scored on the same held-out frames."""
     tasks = ("push", "pick_place")
     render = {"size": size, "render_profile": render_profile}
-    fit = manipulation_frames(n_train, seed + 500_000, every=fit_every or every, n_objects=1, tasks=tasks, **render)
+    fit = manipulation_frames(n_train, seed + 500_000, every=every if fit_every is None else fit_every, n_objects=1, tasks=tasks, **render)
     return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks, **render)
 
 
