@@ -152,8 +152,30 @@ def test_shape_wins_are_split_by_where_the_gripper_is():
         out[blind[ims[:, 0, 0, 0]]] = 0.0
         return out
 
-    split = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)["shape_by_gripper"]
-    assert split == {"at": {"pairwise": 0.0, "n": 2}, "far from": {"pairwise": 1.0, "n": 2}}
+    result = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)
+    assert result["shape_by_gripper"] == {"at": {"pairwise": 0.0, "n": 2}, "far from": {"pairwise": 1.0, "n": 2}}
+    # Blind frames lose to every negative, so winning one kind of them alone does not save them.
+    assert result["top1"] == result["top1_if_won"]["shape"] == 0.6
+
+
+def test_top1_if_won_counts_only_the_negatives_of_the_kinds_won():
+    """A model that reads every fact but shape, which it reads backwards: it fails each frame (every frame has a
+    shape negative among all its negatives), and winning the shape negatives alone would make it perfect."""
+    facts = [Facts(obj=f"{c} {s}", ref="blue pad", relation=r) for c in ("red", "green") for s in SHAPES
+             for r in RELATIONS]
+    frames = _fake_frames(facts)
+    frames.present = [(f.obj,) for f in facts]
+    swapped = [Facts(obj=f.obj.replace("cube", "_").replace("cylinder", "cube").replace("_", "cylinder"), ref=f.ref,
+                     relation=f.relation) for f in facts]
+    oracle, texts = _facts_embedder(facts, TRAIN_TEMPLATES)
+
+    def images(ims):      # the true facts at 1, the same scene with the other shape at 2
+        rows = ims[:, 0, 0, 0]
+        return oracle(ims) + 2 * texts([caption(swapped[int(k)], TRAIN_TEMPLATES[0]) for k in rows])
+
+    result = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)
+    assert result["by_negative_kind"]["shape"] == 0.0 and result["top1"] == 0.0
+    assert result["top1_if_won"] == {"shape": 1.0, "relation": 0.0, "shape+relation": 1.0}
 
 
 def test_spearman_matches_its_definition_with_ties():

@@ -79,7 +79,9 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``),
     relation wins per distance to the nearest relation threshold (``relation_by_margin``), and shape wins per
     where the gripper truly is against the object (``shape_by_gripper``: at, near or far from it; a gripper at
-    the object can hide its outline). No caption here says where the gripper is (a recorded ``Facts.gripper``
+    the object can hide its outline). ``top1_if_won``: the top-1 had every negative of one kind (or of shape and
+    relation both) been beaten, the rest scored as they were: what mastering that fact alone would reach.
+    No caption here says where the gripper is (a recorded ``Facts.gripper``
     is dropped), so the figure means what it meant for the models trained before the clause existed;
     :func:`gripper_retrieval` measures the clause."""
     rng = np.random.default_rng(seed)
@@ -125,10 +127,19 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
            "by_template": by_template}
     if margin_wins:
         out["relation_by_margin"] = _by_margin(margin_wins)
+    out["top1_if_won"] = {"+".join(won): round(_top1_if_won(scores, kinds, won), 4)
+                          for won in (("shape",), ("relation",), ("shape", "relation"))}
     if shape_by_gripper:
         out["shape_by_gripper"] = {g: {"pairwise": round(float(np.mean(v)), 4), "n": len(v)}
                                    for g, v in sorted(shape_by_gripper.items())}
     return out
+
+
+def _top1_if_won(scores: list[np.ndarray], kinds: list[list[str]], won: tuple[str, ...]) -> float:
+    """Top-1 with every negative of the ``won`` kinds counted as beaten (left out of the comparison)."""
+    hits = [s[0] > max((x for x, k in zip(s[1:], ks) if k not in won), default=-np.inf)
+            for s, ks in zip(scores, kinds)]
+    return float(np.mean(hits))
 
 
 def _by_margin(wins: list[tuple[float, bool]]) -> dict[str, dict]:
