@@ -80,10 +80,9 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     relation wins per distance to the nearest relation threshold (``relation_by_margin``), and shape wins per
     where the gripper truly is against the object (``shape_by_gripper``: at, near or far from it; a gripper at
     the object can hide its outline). ``top1_if_won``: the top-1 had every negative of one kind (or of shape and
-    relation both) been beaten, the rest scored as they were: what mastering that fact alone would reach.
-    No caption here says where the gripper is (a recorded ``Facts.gripper``
-    is dropped), so the figure means what it meant for the models trained before the clause existed;
-    :func:`gripper_retrieval` measures the clause."""
+    relation both) been beaten, the rest scored as they were: what mastering that fact alone would reach. No
+    caption here says where the gripper is (a recorded ``Facts.gripper`` is dropped), so the figure means what it
+    meant for the models trained before the clause existed; :func:`gripper_retrieval` measures the clause."""
     rng = np.random.default_rng(seed)
     img = embed_images(frames.images)
     colours, shapes = list(COLORS), list(SHAPES)
@@ -388,7 +387,8 @@ def shape_sets(n_train: int, n_heldout: int, seed: int = 0, every: int = 6, size
     ``every``), so fits on fewer frames per scene are scored on the same held-out frames."""
     tasks = ("push", "pick_place")
     render = {"size": size, "render_profile": render_profile}
-    fit = manipulation_frames(n_train, seed + 500_000, every=every if fit_every is None else fit_every, n_objects=1, tasks=tasks, **render)
+    fit_every = every if fit_every is None else fit_every
+    fit = manipulation_frames(n_train, seed + 500_000, every=fit_every, n_objects=1, tasks=tasks, **render)
     return fit, manipulation_frames(n_heldout, seed, heldout=True, every=every, n_objects=1, tasks=tasks, **render)
 
 
