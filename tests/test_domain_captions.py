@@ -135,9 +135,9 @@ def test_relation_wins_are_split_by_distance_to_the_nearest_threshold():
     assert "relation_by_margin" not in caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)
 
 
-def test_shape_wins_are_split_by_where_the_gripper_is():
-    """A model blind whenever the gripper is at the object: its shape wins are 0 there and 1 where the gripper
-    is far; frames with no recorded gripper relation are left out of the split."""
+def test_wins_are_split_by_where_the_gripper_is():
+    """A model blind whenever the gripper is at the object: its wins of every kind are 0 there and 1 where the
+    gripper is far; frames with no recorded gripper relation are left out of the split."""
     grips = ["at", "far from", "at", "far from", ""]
     facts = [Facts(obj=f"red {s}", ref="blue pad", relation="far from", gripper=g)
              for g, s in zip(grips, ["cube", "cylinder", "cylinder", "cube", "cube"])]
@@ -153,7 +153,10 @@ def test_shape_wins_are_split_by_where_the_gripper_is():
         return out
 
     result = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)
-    assert result["shape_by_gripper"] == {"at": {"pairwise": 0.0, "n": 2}, "far from": {"pairwise": 1.0, "n": 2}}
+    split = result["wins_by_gripper"]
+    assert split["shape"] == {"at": {"pairwise": 0.0, "n": 2}, "far from": {"pairwise": 1.0, "n": 2}}
+    assert set(split) == set(result["by_negative_kind"]) and "relation" in split
+    assert all(by["at"]["pairwise"] == 0.0 and by["far from"]["pairwise"] == 1.0 for by in split.values())
     # Blind frames lose to every negative, so winning one kind of them alone does not save them.
     assert result["top1"] == result["top1_if_won"]["shape"] == 0.6
 

@@ -77,9 +77,9 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
     of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
     (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``),
-    relation wins per distance to the nearest relation threshold (``relation_by_margin``), and shape wins per
-    where the gripper truly is against the object (``shape_by_gripper``: at, near or far from it; a gripper at
-    the object can hide its outline). ``top1_if_won``: the top-1 had every negative of one kind (or of shape and
+    relation wins per distance to the nearest relation threshold (``relation_by_margin``), and the pairwise wins
+    of each kind per where the gripper truly is against the object (``wins_by_gripper``, kind -> at, near or far
+    from it; a gripper at the object can hide it). ``top1_if_won``: the top-1 had every negative of one kind (or of shape and
     relation both) been beaten, the rest scored as they were: what mastering that fact alone would reach. No
     caption here says where the gripper is (a recorded ``Facts.gripper`` is dropped), so the figure means what it
     meant for the models trained before the clause existed; :func:`gripper_retrieval` measures the clause."""
@@ -105,12 +105,12 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     correct = np.array([s[0] > s[1:].max(initial=-np.inf) for s in scores])   # strict: a tie is not a success
     pairwise: dict[str, list[bool]] = {}
     margin_wins: list[tuple[float, bool]] = []
-    shape_by_gripper: dict[str, list[bool]] = {}
+    by_gripper: dict[str, dict[str, list[bool]]] = {}
     for i, (s, ks) in enumerate(zip(scores, kinds)):
         for score, kind in zip(s[1:], ks):
             pairwise.setdefault(kind, []).append(bool(s[0] > score))
-            if kind == "shape" and grippers[i]:
-                shape_by_gripper.setdefault(grippers[i], []).append(bool(s[0] > score))
+            if grippers[i]:
+                by_gripper.setdefault(kind, {}).setdefault(grippers[i], []).append(bool(s[0] > score))
             if kind == "relation" and frames.ref_distance is not None and np.isfinite(frames.ref_distance[i]):
                 margin = min(abs(float(frames.ref_distance[i]) - t) for t in PAD_THRESHOLDS)
                 margin_wins.append((100 * margin, bool(s[0] > score)))
@@ -128,9 +128,9 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         out["relation_by_margin"] = _by_margin(margin_wins)
     out["top1_if_won"] = {"+".join(won): round(_top1_if_won(scores, kinds, won), 4)
                           for won in (("shape",), ("relation",), ("shape", "relation"))}
-    if shape_by_gripper:
-        out["shape_by_gripper"] = {g: {"pairwise": round(float(np.mean(v)), 4), "n": len(v)}
-                                   for g, v in sorted(shape_by_gripper.items())}
+    if by_gripper:
+        out["wins_by_gripper"] = {kind: {g: {"pairwise": round(float(np.mean(v)), 4), "n": len(v)}
+                                         for g, v in sorted(by.items())} for kind, by in sorted(by_gripper.items())}
     return out
 
 
