@@ -161,6 +161,26 @@ def test_wins_are_split_by_where_the_gripper_is():
     assert result["top1"] == result["top1_if_won"]["shape"] == 0.6
 
 
+def test_colour_wins_are_split_by_whether_the_negative_colour_is_worn_by_another_object():
+    """A model that reads the colour of the other object in view as the target's: it loses exactly the colour
+    negatives that name that other object's colour, and wins those naming a colour nobody wears."""
+    facts = [Facts(obj=f"red {s}", ref="blue pad", relation=r) for s in SHAPES for r in RELATIONS]
+    frames = _fake_frames(facts)
+    frames.present = [(f.obj, "green cube") for f in facts]
+    oracle, texts = _facts_embedder(facts, TRAIN_TEMPLATES)
+    misbound = [Facts(obj=f.obj.replace("red", "green"), ref=f.ref, relation=f.relation) for f in facts]
+
+    def images(ims):
+        rows = ims[:, 0, 0, 0]
+        return oracle(ims) + 2 * texts([caption(misbound[int(k)], TRAIN_TEMPLATES[0]) for k in rows])
+
+    split = caption_retrieval(images, texts, frames, TRAIN_TEMPLATES, k=100)["colour_wins_by_binding"]
+    # Only the red cylinders have a green negative: "the green cube ..." may be true, with a green cube in view.
+    assert split["obj_colour"]["elsewhere"] == {"pairwise": 0.0, "n": len(facts) // 2}
+    assert split["obj_colour"]["absent"]["pairwise"] == 1.0 and split["obj_colour"]["absent"]["n"] > len(facts)
+    assert split["ref_colour"]["elsewhere"]["pairwise"] == 1.0     # the pad's green negative: no fake "green pad"
+
+
 def test_top1_if_won_counts_only_the_negatives_of_the_kinds_won():
     """A model that reads every fact but shape, which it reads backwards: it fails each frame (every frame has a
     shape negative among all its negatives), and winning the shape negatives alone would make it perfect."""

@@ -77,12 +77,15 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
     of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
     (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``),
-    relation wins per distance to the nearest relation threshold (``relation_by_margin``), and the pairwise wins
-    of each kind per where the gripper truly is against the object (``wins_by_gripper``, kind -> at, near or far
-    from it; a gripper at the object can hide it). ``top1_if_won``: the top-1 had every negative of one kind (or of shape and
-    relation both) been beaten, the rest scored as they were: what mastering that fact alone would reach. No
-    caption here says where the gripper is (a recorded ``Facts.gripper`` is dropped), so the figure means what it
-    meant for the models trained before the clause existed; :func:`gripper_retrieval` measures the clause."""
+    relation wins per distance to the nearest relation threshold (``relation_by_margin``), the pairwise wins of
+    each kind per where the gripper truly is against the object (``wins_by_gripper``, kind -> at, near or far
+    from it; a gripper at the object can hide it), and the colour wins per whether the negative's colour belongs
+    to another object in view (``colour_wins_by_binding``: "elsewhere" or "absent"; a model that sees the
+    colours but not which object wears which loses the first). ``top1_if_won``: the top-1 had every negative of
+    one kind (or of shape and relation both) been beaten, the rest scored as they were: what mastering that fact
+    alone would reach. No caption here says where the gripper is (a recorded ``Facts.gripper`` is dropped), so
+    the figure means what it meant for the models trained before the clause existed; :func:`gripper_retrieval`
+    measures the clause."""
     rng = np.random.default_rng(seed)
     img = embed_images(frames.images)
     colours, shapes = list(COLORS), list(SHAPES)
@@ -90,6 +93,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     kinds: list[list[str]] = []
     used: list[str] = []
     grippers = [f.gripper for f in frames.facts]
+    bound: list[list[bool]] = []
     for i, (facts, present) in enumerate(zip(frames.facts, frames.present)):
         facts = unsaid_gripper(facts)
         negatives = distractors(facts, colours, shapes, present, frames.relations_of(i))
@@ -98,6 +102,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         used.append(template)
         candidates.append([caption(f, template) for f in [facts, *chosen]])
         kinds.append([negative_kind(facts, f) for f in chosen])
+        bound.append([_colour_elsewhere(facts, f, present) for f in chosen])
     unique = sorted({c for cands in candidates for c in cands})
     index = {c: i for i, c in enumerate(unique)}
     txt = embed_texts(unique)
@@ -106,9 +111,13 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     pairwise: dict[str, list[bool]] = {}
     margin_wins: list[tuple[float, bool]] = []
     by_gripper: dict[str, dict[str, list[bool]]] = {}
+    by_binding: dict[str, dict[str, list[bool]]] = {}
     for i, (s, ks) in enumerate(zip(scores, kinds)):
-        for score, kind in zip(s[1:], ks):
+        for score, kind, elsewhere in zip(s[1:], ks, bound[i]):
             pairwise.setdefault(kind, []).append(bool(s[0] > score))
+            if kind in ("obj_colour", "ref_colour"):
+                where = "elsewhere" if elsewhere else "absent"
+                by_binding.setdefault(kind, {}).setdefault(where, []).append(bool(s[0] > score))
             if grippers[i]:
                 by_gripper.setdefault(kind, {}).setdefault(grippers[i], []).append(bool(s[0] > score))
             if kind == "relation" and frames.ref_distance is not None and np.isfinite(frames.ref_distance[i]):
@@ -128,10 +137,26 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         out["relation_by_margin"] = _by_margin(margin_wins)
     out["top1_if_won"] = {"+".join(won): round(_top1_if_won(scores, kinds, won), 4)
                           for won in (("shape",), ("relation",), ("shape", "relation"))}
+    if by_binding:
+        out["colour_wins_by_binding"] = _win_table(by_binding)
     if by_gripper:
-        out["wins_by_gripper"] = {kind: {g: {"pairwise": round(float(np.mean(v)), 4), "n": len(v)}
-                                         for g, v in sorted(by.items())} for kind, by in sorted(by_gripper.items())}
+        out["wins_by_gripper"] = _win_table(by_gripper)
     return out
+
+
+def _win_table(groups: dict[str, dict[str, list[bool]]]) -> dict[str, dict[str, dict]]:
+    """kind -> group -> ``{"pairwise": share of wins, "n": pairs}``, sorted by kind and group."""
+    return {kind: {g: {"pairwise": round(float(np.mean(v)), 4), "n": len(v)} for g, v in sorted(by.items())}
+            for kind, by in sorted(groups.items())}
+
+
+def _colour_elsewhere(facts: Facts, negative: Facts, present: Sequence[str]) -> bool:
+    """Whether the colour a colour negative says belongs to another object in view than the two it names."""
+    kind = negative_kind(facts, negative)
+    if kind not in ("obj_colour", "ref_colour"):
+        return False
+    colour = (negative.obj if kind == "obj_colour" else negative.ref).split(" ", 1)[0]
+    return any(o.split(" ", 1)[0] == colour for o in present if o not in (facts.obj, facts.ref))
 
 
 def _top1_if_won(scores: list[np.ndarray], kinds: list[list[str]], won: tuple[str, ...]) -> float:
