@@ -102,7 +102,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         used.append(template)
         candidates.append([caption(f, template) for f in [facts, *chosen]])
         kinds.append([negative_kind(facts, f) for f in chosen])
-        bound.append([_colour_elsewhere(facts, f, present) for f in chosen])
+        bound.append([_colour_elsewhere(kind, facts, f, present) for kind, f in zip(kinds[-1], chosen)])
     unique = sorted({c for cands in candidates for c in cands})
     index = {c: i for i, c in enumerate(unique)}
     txt = embed_texts(unique)
@@ -150,9 +150,9 @@ def _win_table(groups: dict[str, dict[str, list[bool]]]) -> dict[str, dict[str, 
             for kind, by in sorted(groups.items())}
 
 
-def _colour_elsewhere(facts: Facts, negative: Facts, present: Sequence[str]) -> bool:
-    """Whether the colour a colour negative says belongs to another object in view than the two it names."""
-    kind = negative_kind(facts, negative)
+def _colour_elsewhere(kind: str, facts: Facts, negative: Facts, present: Sequence[str]) -> bool:
+    """Whether the colour a colour negative (of ``kind``, from :func:`negative_kind`) says belongs to another
+    object in view than the two it names."""
     if kind not in ("obj_colour", "ref_colour"):
         return False
     colour = (negative.obj if kind == "obj_colour" else negative.ref).split(" ", 1)[0]
