@@ -11,10 +11,11 @@ import pytest
 from agents.vlm.captions import ARM_PHRASES, ARM_SUFFIXES, FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, \
     HELDOUT_WORDS, POSE_HELDOUT_TEMPLATES, POSE_PHRASES, POSE_TRAIN_TEMPLATES, RELATIONS, ROBOT_PHRASES, \
     ROBOT_SUFFIXES, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, draw_decoration, filler_words, \
-    negative_kind, unsaid_gripper
+    colour_elsewhere, negative_kind, unsaid_gripper
 from agents.vlm.domain_data import NEXT_TO, FrameSet, manipulation_frames
 from agents.vlm import domain_eval
 from agents.vlm.domain_eval import caption_retrieval, reward_by_distance, spearman
+from agents.vlm.train_domain_clip import draw_negatives
 from worlds.manipulation import COLORS, PAD_RADIUS, SHAPES
 
 FACTS = Facts(obj="red cube", ref="blue pad", relation="far from")
@@ -179,6 +180,25 @@ def test_colour_wins_are_split_by_whether_the_negative_colour_is_worn_by_another
     assert split["obj_colour"]["elsewhere"] == {"pairwise": 0.0, "n": len(facts) // 2}
     assert split["obj_colour"]["absent"]["pairwise"] == 1.0 and split["obj_colour"]["absent"]["n"] > len(facts)
     assert split["ref_colour"]["elsewhere"]["pairwise"] == 1.0     # the pad's green negative: no fake "green pad"
+
+
+def test_binding_draws_colour_negatives_from_the_colours_other_objects_wear():
+    """``--binding 1``: every colour negative names a colour another object in view wears, when one does, and
+    the other kinds are drawn as before; with no such colour in view, colour negatives are still drawn."""
+    present = ("red cube", "green cylinder", "yellow pad")
+
+    def colour_negatives(binding: float, seen: tuple[str, ...]) -> list:
+        rng = np.random.default_rng(0)
+        drawn = [n for _ in range(300) for n in draw_negatives(FACTS, seen, {}, 3, rng, binding=binding)]
+        return [(negative_kind(FACTS, n), n) for n in drawn if negative_kind(FACTS, n) in ("obj_colour", "ref_colour")]
+
+    bound = colour_negatives(1.0, present)
+    assert len(bound) > 200 and all(colour_elsewhere(k, FACTS, n, present) for k, n in bound)
+    assert {n.obj for k, n in bound if k == "obj_colour"} == {"green cube", "yellow cube"}
+    uniform = colour_negatives(0.0, present)
+    assert 0.2 < np.mean([colour_elsewhere(k, FACTS, n, present) for k, n in uniform]) < 0.7
+    alone = colour_negatives(1.0, ("red cube",))        # nothing else in view: any false colour, as before
+    assert len({n.obj for k, n in alone if k == "obj_colour"}) > 2
 
 
 def test_top1_if_won_counts_only_the_negatives_of_the_kinds_won():

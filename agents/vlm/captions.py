@@ -46,6 +46,7 @@ far from  farther than 18 cm
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Sequence
 
 RELATIONS = ("on", "next to", "far from")
 GRIPPER_RELATIONS = ("at", "near", "far from")
@@ -223,6 +224,16 @@ def negative_kind(facts: Facts, negative: Facts) -> str:
     if negative.ref != facts.ref:
         return "ref_colour"
     return "shape" if negative.obj.split(" ", 1)[1] != facts.obj.split(" ", 1)[1] else "obj_colour"
+
+
+def colour_elsewhere(kind: str, facts: Facts, negative: Facts, present: Sequence[str]) -> bool:
+    """Whether the colour a colour negative (of ``kind``, from :func:`negative_kind`) says belongs to another
+    object in view than the two ``facts`` names (``present`` names every object in view): a negative that only
+    a model binding colours to the wrong object would take for true."""
+    if kind not in ("obj_colour", "ref_colour"):
+        return False
+    colour = (negative.obj if kind == "obj_colour" else negative.ref).split(" ", 1)[0]
+    return any(o.split(" ", 1)[0] == colour for o in present if o not in (facts.obj, facts.ref))
 
 
 def distractors(facts: Facts, colours: list[str], shapes: list[str], present: tuple[str, ...] = (),

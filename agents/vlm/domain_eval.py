@@ -40,7 +40,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from agents.vlm.captions import GRIPPER_RELATIONS, Facts, caption, distractors, negative_kind, unsaid_gripper
+from agents.vlm.captions import GRIPPER_RELATIONS, Facts, caption, colour_elsewhere, distractors, negative_kind, \
+    unsaid_gripper
 from agents.vlm.domain_data import PAD_THRESHOLDS, FrameSet, manipulation_frames
 from worlds.manipulation import COLORS, SHAPES
 
@@ -102,7 +103,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         used.append(template)
         candidates.append([caption(f, template) for f in [facts, *chosen]])
         kinds.append([negative_kind(facts, f) for f in chosen])
-        bound.append([_colour_elsewhere(kind, facts, f, present) for kind, f in zip(kinds[-1], chosen)])
+        bound.append([colour_elsewhere(kind, facts, f, present) for kind, f in zip(kinds[-1], chosen)])
     unique = sorted({c for cands in candidates for c in cands})
     index = {c: i for i, c in enumerate(unique)}
     txt = embed_texts(unique)
@@ -148,15 +149,6 @@ def _win_table(groups: dict[str, dict[str, list[bool]]]) -> dict[str, dict[str, 
     """kind -> group -> ``{"pairwise": share of wins, "n": pairs}``, sorted by kind and group."""
     return {kind: {g: {"pairwise": round(float(np.mean(v)), 4), "n": len(v)} for g, v in sorted(by.items())}
             for kind, by in sorted(groups.items())}
-
-
-def _colour_elsewhere(kind: str, facts: Facts, negative: Facts, present: Sequence[str]) -> bool:
-    """Whether the colour a colour negative (of ``kind``, from :func:`negative_kind`) says belongs to another
-    object in view than the two it names."""
-    if kind not in ("obj_colour", "ref_colour"):
-        return False
-    colour = (negative.obj if kind == "obj_colour" else negative.ref).split(" ", 1)[0]
-    return any(o.split(" ", 1)[0] == colour for o in present if o not in (facts.obj, facts.ref))
 
 
 def _top1_if_won(scores: list[np.ndarray], kinds: list[list[str]], won: tuple[str, ...]) -> float:

@@ -114,7 +114,8 @@ import torch
 import torch.nn.functional as F
 
 from agents.vlm.captions import GRIPPER_RELATIONS, HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, \
-    TRAIN_TEMPLATES, caption, decorate, distractors, draw_decoration, filler_words, negative_kind, unsaid_gripper
+    TRAIN_TEMPLATES, caption, colour_elsewhere, decorate, distractors, draw_decoration, filler_words, negative_kind, \
+    unsaid_gripper
 from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retrieval, progress_spearman, \
     patch_cell, scripted_frames, to_tensor
@@ -203,13 +204,16 @@ def say_gripper(facts, code: int, share: float, rng):
 
 
 def draw_negatives(facts, present: tuple[str, ...], relations: dict[str, str], hard_negatives: int, rng,
-                   gripper_negative: bool = False) -> list:
+                   gripper_negative: bool = False, binding: float = 0.0) -> list:
     """``hard_negatives`` captions' facts for a frame whose caption states ``facts`` (``present`` and
     ``relations`` as :func:`~agents.vlm.captions.distractors` takes them), each changing a different kind of
     fact (relation, lifted, object colour, shape, reference colour, gripper) when it can: drawn uniformly over
     the kinds, since drawn uniformly over the options the rare kinds (shape, lifted) would hardly ever be
     trained. With ``gripper_negative``, a caption that says the gripper clause always gets one negative that
     changes only the clause, and ``hard_negatives - 1`` of other kinds (so with one hard negative, only that).
+    ``binding``: the share of colour negatives (of the object or the reference) drawn, where the scene allows,
+    from the colours another object in view wears (:func:`~agents.vlm.captions.colour_elsewhere`): the
+    negatives only a model binding a colour to the wrong object falls for, which a uniform draw makes rare.
     """
     # Never a caption that names the held-out object: a text seen only as a negative is learnt as "never
     # true", which is the opposite of holding it out (it had pushed the held-out object's top-1 down).
@@ -223,11 +227,21 @@ def draw_negatives(facts, present: tuple[str, ...], relations: dict[str, str], h
     if gripper_negative and facts.gripper and "gripper" in by_kind:
         # Drawn as one kind among six, the gripper's relation went untrained in run 20 (0.35, chance 1/3).
         order = [kinds.index("gripper"), *[j for j in order if kinds[j] != "gripper"]]
-    out = [by_kind[kinds[j]][rng.integers(len(by_kind[kinds[j]]))] for j in order[:hard_negatives]]
+    out = [_pick(by_kind[kinds[j]], kinds[j], facts, present, binding, rng) for j in order[:hard_negatives]]
     rest = [f for f in options if f not in out] or options or [facts]
     while len(out) < hard_negatives:        # fewer kinds than asked (poses: one kind): other options
         out.append(rest[rng.integers(len(rest))])
     return out
+
+
+def _pick(options: list, kind: str, facts, present: tuple[str, ...], binding: float, rng):
+    """One of ``options`` (negatives of one ``kind``), uniformly; for a colour kind, with probability
+    ``binding`` one whose colour another object in view wears, when there is one. Draws the same numbers as
+    before when ``binding`` is 0 or the kind is not a colour, so earlier runs keep their random stream."""
+    if binding and kind in ("obj_colour", "ref_colour") and rng.random() < binding:
+        bound = [f for f in options if colour_elsewhere(kind, facts, f, present)]
+        options = bound or options
+    return options[rng.integers(len(options))]
 
 
 def graded_term(model, tokens: Callable[[list[str]], torch.Tensor], data: FrameSet, batch: list[int],
@@ -481,7 +495,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
           graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
           gripper_negative: bool = False, object_head: float = 0.0, token_shape: float = 0.0, minutes: float = 0.0,
-          objects: int | None = None, log=print) -> dict:
+          objects: int | None = None, binding: float = 0.0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -512,6 +526,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     image embedding names every colour-shape object in view (training only; the checkpoint does not keep it).
     ``token_shape``: the weight of :func:`token_shape_loss` beside the contrastive loss: a linear head on each
     object's patch token names its shape (training only; the checkpoint does not keep it).
+    ``binding``: the share of colour hard negatives that name a colour another object in view wears
+    (:func:`draw_negatives`).
     ``objects``: every manipulation episode has this many objects (1: push and pick-and-place only, no
     stacking); ``None`` draws 1-3 as always.
     ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
@@ -626,7 +642,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 # share the image's template and decoration: only the changed fact tells them apart.
                 negatives = [f for i, s in zip(idx.tolist(), said)
                              for f in draw_negatives(s, data.present[i], data.relations_of(i), hard_negatives, rng,
-                                                     gripper_negative)]
+                                                     gripper_negative, binding)]
                 texts += [decorate(caption(f, t), d) for f, (t, d) in
                           zip(negatives, [(c, d) for c, d in zip(chosen, decorations) for _ in range(hard_negatives)])]
                 text_facts = said + negatives
@@ -731,6 +747,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    "still_arm": still_arm, "gripper": gripper, "gripper_negative": gripper_negative,
                    "object_head": object_head, "token_shape": token_shape,
                    **({"objects": objects} if objects is not None else {}),
+                   **({"binding": binding} if binding else {}),
                    **({"minutes": minutes, "rounds_at_most": rounds, "final_lr_factor": final_lr_factor}
                       if minutes else {}),
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
@@ -802,6 +819,9 @@ def main(argv=None) -> None:
     p.add_argument("--minutes", type=float, default=0.0,
                    help="wall-clock budget: --rounds becomes the most, the rounds that fit are run and the learning "
                         "rate anneals by the last of them (0: no budget)")
+    p.add_argument("--binding", type=float, default=0.0,
+                   help="share of colour hard negatives that name a colour another object in view wears ('the green "
+                        "cube' when the cube is red and a green cylinder stands by), against colour-binding errors")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -823,7 +843,7 @@ def main(argv=None) -> None:
                 f"start)")
     if not 0.0 <= a.graded <= 100.0:       # also catches NaN
         p.error(f"--graded {a.graded} is a loss weight: give a number from 0 (off) to 100 (1 is a good start)")
-    for name in ("wander", "decorate", "arm_phrases", "occlude", "gripper"):
+    for name in ("wander", "decorate", "arm_phrases", "occlude", "gripper", "binding"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
             p.error(f"--{name.replace('_', '-')} {value} is a share of episodes, captions or targets: give a number "
@@ -842,14 +862,14 @@ def main(argv=None) -> None:
               policy_episodes=min(a.policy_episodes, 6),
               model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
               gripper_negative=a.gripper_negative, object_head=a.object_head, token_shape=a.token_shape,
-              minutes=a.minutes, objects=a.objects)
+              minutes=a.minutes, objects=a.objects, binding=a.binding)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
               rounds=a.rounds, workers=a.workers, wander=a.wander, decorate_p=a.decorate, arm_p=a.arm_phrases,
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
               occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative,
-              object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes, objects=a.objects)
+              object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes, objects=a.objects, binding=a.binding)
 
 
 if __name__ == "__main__":
