@@ -74,7 +74,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames: FrameSet,
-                      templates: Sequence[str], k: int = 4, seed: int = 0) -> dict:
+                      templates: Sequence[str], k: int = 4, seed: int = 0, keep_hits: bool = False) -> dict:
     """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
     of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
     (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``),
@@ -86,7 +86,8 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
     one kind (or of shape and relation both) been beaten, the rest scored as they were: what mastering that fact
     alone would reach. No caption here says where the gripper is (a recorded ``Facts.gripper`` is dropped), so
     the figure means what it meant for the models trained before the clause existed; :func:`gripper_retrieval`
-    measures the clause."""
+    measures the clause. ``keep_hits``: also ``hits``, each frame's success in order, so two models scored on
+    the same frames (same ``seed``) can be compared pairwise."""
     rng = np.random.default_rng(seed)
     img = embed_images(frames.images)
     colours, shapes = list(COLORS), list(SHAPES)
@@ -142,6 +143,8 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
         out["colour_wins_by_binding"] = _win_table(by_binding)
     if by_gripper:
         out["wins_by_gripper"] = _win_table(by_gripper)
+    if keep_hits:
+        out["hits"] = correct.tolist()
     return out
 
 

@@ -75,6 +75,15 @@ seed 430000; then one round from run 26a with run 17's command and ``--token-sha
 shape from the token 0.66 and the embedding 0.65 (run 17: 0.59, 0.63), shape pairwise 0.74, caption top-1 0.736,
 Spearman 0.685, still-arm share 0.39 (``bench/results/domain_clip_run26_shape_then_contrastive.json``; run 26a's
 own: ``..._run26a_one_object_shape.json``).
+Runs 27 and 28 (not shipped): run 17's command with ``--episodes 12000 --every 24`` (four times the scenes for
+about the same frames), one round from run 17, seed 470000; then one round from run 27, seed 490000, with
+``--policy-episodes 1600``: caption top-1 0.761 and 0.749, still-arm share 0.53 and 0.48.
+Runs 29 and 30 (not shipped) add ``--binding 0.5`` (:func:`draw_negatives`: half the colour negatives name a
+colour another object in view wears) to run 17's command, one round from run 17, seed 510000 (run 29) and 550000
+(run 29b); run 30 one more round from run 29 with ``--binding 0.8``, seed 530000. On ``bench.domain_clip``'s draw
+run 29 read caption top-1 0.780 (run 17: 0.751) and run 29b 0.738; on two fresh draws (``bench.clip_compare``)
+all three are run 17 within a point (run 29 +0.004, interval -0.006 to +0.013), though the object-colour binding
+they aim at rose up to 5 points (0.79 to 0.84 for run 29; run 30 none).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 

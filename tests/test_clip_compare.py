@@ -1,0 +1,54 @@
+"""bench.clip_compare: checkpoints scored on the very same fresh frames, differences paired, bad input refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from worlds import gl  # noqa: F401
+
+import numpy as np
+import pytest
+
+from agents.vlm.embedder import STUDIO_CHECKPOINT
+from bench import clip_compare
+
+
+def test_checkpoints_are_named_by_stem_unless_named():
+    assert clip_compare.named("/a/b/run29.pt") == ("run29", clip_compare.Path("/a/b/run29.pt"))
+    assert clip_compare.named("best=/a/b/run29.pt") == ("best", clip_compare.Path("/a/b/run29.pt"))
+
+
+def test_the_paired_interval_is_of_the_difference():
+    a = np.array([True] * 50 + [False] * 50)
+    assert clip_compare.paired_interval(a, a) == [0.0, 0.0]
+    assert clip_compare.paired_interval(np.zeros(100, bool), np.ones(100, bool)) == [1.0, 1.0]
+    low, high = clip_compare.paired_interval(a, np.roll(a, 10))      # 10 frames gained, 10 lost: centred on 0
+    assert low < 0 < high
+
+
+def test_a_checkpoint_against_its_copy_agrees_frame_for_frame(tmp_path):
+    """The same model under two names, on one quick draw: identical figures and no frame that disagrees, which
+    holds only if both are scored on the same frames and the same negatives."""
+    copy = tmp_path / "copy.pt"
+    shutil.copy(STUDIO_CHECKPOINT, copy)
+    shutil.copy(STUDIO_CHECKPOINT.with_suffix(".json"), copy.with_suffix(".json"))
+    out = tmp_path / "compare.json"
+    headline = clip_compare.main(["--quick", "--draws", "2", "--out", str(out), f"shipped={STUDIO_CHECKPOINT}",
+                                  str(copy)])
+    assert headline["copy_minus_reference"] == 0.0
+    assert headline["copy_caption_top1"] == headline["shipped_caption_top1"] > 0.2     # above chance (5-way)
+    assert headline["copy_spearman"] == headline["shipped_spearman"]
+    details = json.loads(out.read_text())["details"]
+    assert details["paired"]["copy"]["frames_disagreeing"] == 0 and details["paired"]["copy"]["frames"] > 50
+    assert details["per_draw"]["copy"]["2"]["by_negative_kind"] == details["per_draw"]["shipped"]["2"][
+        "by_negative_kind"]
+
+
+def test_bad_checkpoints_are_refused_naming_them(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        clip_compare.main(["--quick", str(tmp_path / "missing.pt")])
+    assert "missing.pt" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        clip_compare.main(["--quick", f"a={STUDIO_CHECKPOINT}", f"a={STUDIO_CHECKPOINT}"])
+    assert "NAME=PATH" in capsys.readouterr().err
