@@ -1,11 +1,16 @@
 """Studio CLIP checkpoints side by side on fresh held-out draws, with the differences paired.
 
-``python -m bench.clip_compare CKPT [CKPT ...] [--draws 2 3] [--quick]``
+``python -m bench.clip_compare [NAME=]CKPT [[NAME=]CKPT ...] [--reference [NAME=]CKPT] [--draws 1000 2000]
+[--episodes 60] [--rollouts 36] [--quick]``
 
 ``bench.domain_clip`` measures every figure on one fixed held-out draw (seed 1). Runs are chosen by those
 figures, so after many runs the best one on that draw carries some luck of the draw as well as its own. This
-bench renders other held-out draws (``--draws``: seeds; the training runs evaluate on their own training seed
-and ``bench.domain_clip`` on seed 1, so pick neither) and scores every checkpoint on the very same frames:
+bench renders other held-out draws (``--draws``: seeds) and scores every checkpoint on the very same frames.
+A draw's episode ``i`` resets with seed ``draw + i + EVAL_SEED_OFFSET + SCENE_SEED_STRIDE * objects``
+(:func:`~agents.vlm.domain_data.manipulation_frames`), so nearby seeds share scenes: a draw whose scenes could
+meet those of another draw or of ``bench.domain_clip``'s (seed 1, 60 episodes) is refused. The trainer's own
+check draws use the training seeds (multiples of 5,000 or 10,000 so far); the defaults 1000 and 2000 meet none.
+Per checkpoint:
 
 * ``caption_top1``: 5-way caption retrieval against one-fact-changed hard negatives, held-out paraphrases
   (:func:`agents.vlm.domain_eval.caption_retrieval`, as ``caption_top1_heldout``), per draw and pooled over
@@ -14,19 +19,22 @@ and ``bench.domain_clip`` on seed 1, so pick neither) and scores every checkpoin
   pick-and-place rollouts of each draw (:func:`agents.vlm.domain_eval.progress_spearman`, alpha 1, averaged
   over the two tasks), per draw and its mean over draws;
 * ``paired``: for every checkpoint after the first, its caption top-1 minus the first's with a 95% bootstrap
-  interval over frames (both models scored on the same frames and negatives, so the interval is the paired
-  one), and the number of frames on which the two disagree.
+  interval that resamples whole episodes (frames of one episode share a scene, so they are not independent;
+  both models are scored on the same frames and negatives, so the interval is the paired one), and the number
+  of frames on which the two disagree.
 
 Each draw's details also keep the pairwise wins per kind of negative and the colour wins split by binding
 (``by_negative_kind``, ``colour_wins_by_binding``, as ``bench.domain_clip`` reports them for its draw).
 
-The first checkpoint is the reference (the shipped one, by default, when ``--reference`` is not given).
+The reference is ``--reference`` when given, else the first checkpoint named; with no checkpoint at all, the
+shipped one is measured alone.
 Headline keys: ``<name>_caption_top1`` and ``<name>_spearman`` for each checkpoint (``name`` is the file's stem
 unless named ``NAME=PATH``), and ``<name>_minus_reference`` for the others.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from worlds import gl  # noqa: F401
@@ -34,27 +42,45 @@ from worlds import gl  # noqa: F401
 import numpy as np
 
 from agents.vlm.captions import HELDOUT_TEMPLATES
-from agents.vlm.domain_data import manipulation_frames
+from agents.vlm.domain_data import SCENE_SEED_STRIDE, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, progress_spearman, scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
 from bench.common import finish, parser
 
 BOOTSTRAP_DRAWS = 2000
+BENCH_DRAW, BENCH_EPISODES = 1, 60      # bench.domain_clip's held-out draw and its caption episodes
+OBJECT_COUNTS = (1, 2, 3)
 
 
 def named(spec: str) -> tuple[str, Path]:
-    """``NAME=PATH`` or ``PATH`` (named by its stem) -> (name, path)."""
-    name, _, path = spec.rpartition("=")
+    """``NAME=PATH`` or ``PATH`` (named by its stem) -> (name, path). A name holds no "/", so a bare path with
+    an "=" in a folder's name (``runs/lr=3e-4/run.pt``) is read as a path."""
+    name, sep, path = spec.partition("=")
+    if not sep or "/" in name:
+        name, path = "", spec
     path = Path(path)
     return (name or path.stem), path
 
 
-def paired_interval(a: np.ndarray, b: np.ndarray, seed: int = 0) -> list[float]:
-    """95% bootstrap interval of ``mean(b) - mean(a)`` over paired per-frame hits (resampling frames)."""
+def draws_meet(a: int, b: int, width: int) -> bool:
+    """Whether draws ``a`` and ``b``, ``width`` episodes each, can reset an episode with the same seed (for some
+    object counts): then both could hold the very same scene."""
+    return any(abs((a + SCENE_SEED_STRIDE * ka) - (b + SCENE_SEED_STRIDE * kb)) < width
+               for ka in OBJECT_COUNTS for kb in OBJECT_COUNTS)
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[float]:
+    """95% bootstrap interval of ``mean(b) - mean(a)`` over paired per-frame hits, resampling whole ``groups``
+    (one label per frame: its draw and episode) with replacement."""
     rng = np.random.default_rng(seed)
     diff = b.astype(float) - a.astype(float)
-    means = [diff[rng.integers(len(diff), size=len(diff))].mean() for _ in range(BOOTSTRAP_DRAWS)]
+    _, label = np.unique(groups, return_inverse=True)
+    sums, counts = np.bincount(label, weights=diff), np.bincount(label)
+    means = []
+    for _ in range(BOOTSTRAP_DRAWS):
+        pick = rng.integers(len(counts), size=len(counts))
+        means.append(sums[pick].sum() / counts[pick].sum())
     return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
 
 
@@ -63,8 +89,9 @@ def main(argv=None) -> dict:
     p.add_argument("checkpoints", nargs="*", help="studio CLIP checkpoints, PATH or NAME=PATH (the first is the "
                                                   "reference; default: the shipped one alone)")
     p.add_argument("--reference", default=None, help="put this checkpoint first (NAME=PATH or PATH)")
-    p.add_argument("--draws", type=int, nargs="+", default=[2, 3],
-                   help="held-out draws (seeds) to render; not 1, which bench.domain_clip measures")
+    p.add_argument("--draws", type=int, nargs="+", default=[1000, 2000],
+                   help="held-out draws (seeds) to render; any that could share a scene with another or with "
+                        "bench.domain_clip's draw (seed 1) is refused")
     p.add_argument("--episodes", type=int, default=60, help="held-out caption episodes per draw (6 with --quick)")
     p.add_argument("--rollouts", type=int, default=36, help="scripted rollouts per task and draw (3 with --quick)")
     args = p.parse_args(argv)
@@ -76,17 +103,29 @@ def main(argv=None) -> dict:
         p.error(f"two checkpoints share a name ({names}): name them NAME=PATH")
     for name, path in models:
         if not path.is_file():
-            p.error(f"checkpoint {path} ({name}) is not a file: give a studio CLIP .pt (its .json beside it)")
+            p.error(f"checkpoint {path} ({name}) is not a file: give a studio CLIP checkpoint (.pt), e.g. "
+                    f"{STUDIO_CHECKPOINT}")
     if args.episodes < 1 or args.rollouts < 2:
-        p.error(f"--episodes {args.episodes} / --rollouts {args.rollouts}: give at least 1 and 2")
+        p.error(f"--episodes {args.episodes} / --rollouts {args.rollouts}: give --episodes of at least 1 and "
+                f"--rollouts of at least 2 (the Spearman needs frames of more than one rollout)")
     episodes, rollouts = (6, 3) if args.quick else (args.episodes, args.rollouts)
+    width = max(episodes, rollouts, BENCH_EPISODES)
+    for k, draw in enumerate(args.draws):
+        for other in [BENCH_DRAW, *args.draws[:k]]:
+            if draws_meet(draw, other, width):
+                p.error(f"--draws {draw} could share scenes with draw {other} ({width} episodes each, seeds "
+                        f"{SCENE_SEED_STRIDE} apart per object count): space the draws at least {width} apart, "
+                        f"e.g. 1000 and 2000")
     register()
     embedders = {name: studio_embedder(path, "cpu") for name, path in models}
 
+    started = time.perf_counter()
     hits: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    groups: list[np.ndarray] = []
     per_draw: dict[str, dict] = {n: {} for n in names}
     for draw in args.draws:
         frames = manipulation_frames(episodes, draw, heldout=True)
+        groups.append(np.array([f"{draw}:{e}" for e in frames.episode]))
         runs = {task: scripted_frames(task, rollouts, draw) for task in ("push", "pick_place")}
         for name, emb in embedders.items():
             ret = caption_retrieval(emb.embed_images, emb.embed_texts, frames, HELDOUT_TEMPLATES, seed=draw,
@@ -100,7 +139,7 @@ def main(argv=None) -> dict:
     reference = names[0]
     results: dict = {"draws": args.draws, "episodes_per_draw": episodes, "rollouts_per_task": rollouts,
                      "reference": reference, "checkpoints": {n: str(p) for n, p in models}, "per_draw": per_draw,
-                     "paired": {}}
+                     "paired": {}, "seconds": round(time.perf_counter() - started, 1)}
     headline: dict = {}
     for name in names:
         top1 = float(np.concatenate(hits[name]).mean())
@@ -110,7 +149,8 @@ def main(argv=None) -> dict:
     for name in names[1:]:
         other = np.concatenate(hits[name])
         results["paired"][name] = {"minus_reference": round(float(other.mean() - ref.mean()), 4),
-                                   "ci95": paired_interval(ref, other), "frames_disagreeing": int((ref != other).sum()),
+                                   "ci95": paired_interval(ref, other, np.concatenate(groups)),
+                                   "frames_disagreeing": int((ref != other).sum()),
                                    "frames": int(len(ref))}
         headline[f"{name}_minus_reference"] = results["paired"][name]["minus_reference"]
     headline["quick"] = bool(args.quick)

@@ -17,14 +17,29 @@ from bench import clip_compare
 def test_checkpoints_are_named_by_stem_unless_named():
     assert clip_compare.named("/a/b/run29.pt") == ("run29", clip_compare.Path("/a/b/run29.pt"))
     assert clip_compare.named("best=/a/b/run29.pt") == ("best", clip_compare.Path("/a/b/run29.pt"))
+    assert clip_compare.named("runs/lr=3e-4/run.pt") == ("run", clip_compare.Path("runs/lr=3e-4/run.pt"))
 
 
-def test_the_paired_interval_is_of_the_difference():
+def test_the_paired_interval_is_of_the_difference_and_resamples_whole_episodes():
     a = np.array([True] * 50 + [False] * 50)
-    assert clip_compare.paired_interval(a, a) == [0.0, 0.0]
-    assert clip_compare.paired_interval(np.zeros(100, bool), np.ones(100, bool)) == [1.0, 1.0]
-    low, high = clip_compare.paired_interval(a, np.roll(a, 10))      # 10 frames gained, 10 lost: centred on 0
+    frames = np.arange(100)                     # every frame its own episode
+    assert clip_compare.paired_interval(a, a, frames) == [0.0, 0.0]
+    assert clip_compare.paired_interval(np.zeros(100, bool), np.ones(100, bool), frames) == [1.0, 1.0]
+    low, high = clip_compare.paired_interval(a, np.roll(a, 10), frames)     # 10 frames gained, 10 lost
     assert low < 0 < high
+    # The same 10-gained-10-lost in 4 episodes of 25 frames: far fewer independent samples, a wider interval.
+    low4, high4 = clip_compare.paired_interval(a, np.roll(a, 10), frames // 25)
+    assert high4 - low4 > 1.5 * (high - low)
+
+
+def test_draws_that_could_share_a_scene_are_refused(capsys):
+    assert clip_compare.draws_meet(2, 1, 60)                 # episode i of draw 2 is episode i + 1 of draw 1
+    assert clip_compare.draws_meet(1 + 7919, 1, 60)          # one object more, the same reset seed
+    assert not clip_compare.draws_meet(1000, 1, 60) and not clip_compare.draws_meet(2000, 1000, 60)
+    for draws in (["2"], ["1000", "1030"], ["1"]):
+        with pytest.raises(SystemExit):
+            clip_compare.main(["--quick", str(STUDIO_CHECKPOINT), "--draws", *draws])
+        assert "could share scenes" in capsys.readouterr().err
 
 
 def test_a_checkpoint_against_its_copy_agrees_frame_for_frame(tmp_path):
@@ -34,14 +49,14 @@ def test_a_checkpoint_against_its_copy_agrees_frame_for_frame(tmp_path):
     shutil.copy(STUDIO_CHECKPOINT, copy)
     shutil.copy(STUDIO_CHECKPOINT.with_suffix(".json"), copy.with_suffix(".json"))
     out = tmp_path / "compare.json"
-    headline = clip_compare.main(["--quick", "--draws", "2", "--out", str(out), f"shipped={STUDIO_CHECKPOINT}",
+    headline = clip_compare.main(["--quick", "--draws", "1000", "--out", str(out), f"shipped={STUDIO_CHECKPOINT}",
                                   str(copy)])
     assert headline["copy_minus_reference"] == 0.0
     assert headline["copy_caption_top1"] == headline["shipped_caption_top1"] > 0.2     # above chance (5-way)
     assert headline["copy_spearman"] == headline["shipped_spearman"]
     details = json.loads(out.read_text())["details"]
     assert details["paired"]["copy"]["frames_disagreeing"] == 0 and details["paired"]["copy"]["frames"] > 50
-    assert details["per_draw"]["copy"]["2"]["by_negative_kind"] == details["per_draw"]["shipped"]["2"][
+    assert details["per_draw"]["copy"]["1000"]["by_negative_kind"] == details["per_draw"]["shipped"]["1000"][
         "by_negative_kind"]
 
 

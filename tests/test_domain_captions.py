@@ -10,9 +10,9 @@ import pytest
 
 from agents.vlm.captions import ARM_PHRASES, ARM_SUFFIXES, FILLER_PREFIXES, FILLER_SUFFIXES, HELDOUT_TEMPLATES, \
     HELDOUT_WORDS, POSE_HELDOUT_TEMPLATES, POSE_PHRASES, POSE_TRAIN_TEMPLATES, RELATIONS, ROBOT_PHRASES, \
-    ROBOT_SUFFIXES, TRAIN_TEMPLATES, Facts, caption, decorate, distractors, draw_decoration, filler_words, \
-    colour_elsewhere, negative_kind, unsaid_gripper
-from agents.vlm.domain_data import NEXT_TO, FrameSet, manipulation_frames
+    ROBOT_SUFFIXES, TRAIN_TEMPLATES, Facts, caption, colour_elsewhere, decorate, distractors, draw_decoration, \
+    filler_words, negative_kind, unsaid_gripper
+from agents.vlm.domain_data import HELDOUT_OBJECT, NEXT_TO, FrameSet, manipulation_frames
 from agents.vlm import domain_eval
 from agents.vlm.domain_eval import caption_retrieval, reward_by_distance, spearman
 from agents.vlm.train_domain_clip import draw_negatives
@@ -185,7 +185,7 @@ def test_colour_wins_are_split_by_whether_the_negative_colour_is_worn_by_another
 def test_binding_draws_colour_negatives_from_the_colours_other_objects_wear():
     """``--binding 1``: every colour negative names a colour another object in view wears, when one does, and
     the other kinds are drawn as before; with no such colour in view, colour negatives are still drawn."""
-    present = ("red cube", "green cylinder", "yellow pad")
+    present = ("red cube", "green cylinder", "yellow cylinder")      # as frames record them: no pads
 
     def colour_negatives(binding: float, seen: tuple[str, ...]) -> list:
         rng = np.random.default_rng(0)
@@ -199,6 +199,23 @@ def test_binding_draws_colour_negatives_from_the_colours_other_objects_wear():
     assert 0.2 < np.mean([colour_elsewhere(k, FACTS, n, present) for k, n in uniform]) < 0.7
     alone = colour_negatives(1.0, ("red cube",))        # nothing else in view: any false colour, as before
     assert len({n.obj for k, n in alone if k == "obj_colour"}) > 2
+
+
+def test_binding_zero_draws_what_the_trainer_drew_before_it_existed():
+    """Runs made before ``--binding`` keep their random stream: with it at 0, ``draw_negatives`` draws exactly
+    what its earlier inline pick (one uniform index per kind) drew from the same generator."""
+    present = ("red cube", "green cylinder")
+    options = [f for f in distractors(FACTS, list(COLORS), list(SHAPES), present, {}) if HELDOUT_OBJECT not in
+               (f.obj, f.ref)]
+    by_kind: dict = {}
+    for f in options:
+        by_kind.setdefault(negative_kind(FACTS, f), []).append(f)
+    kinds = list(by_kind)
+    new, old = np.random.default_rng(7), np.random.default_rng(7)
+    for _ in range(100):
+        order = old.permutation(len(kinds))
+        before = [by_kind[kinds[j]][old.integers(len(by_kind[kinds[j]]))] for j in order[:3]]
+        assert draw_negatives(FACTS, present, {}, 3, new, binding=0.0) == before
 
 
 def test_top1_if_won_counts_only_the_negatives_of_the_kinds_won():

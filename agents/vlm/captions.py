@@ -228,8 +228,9 @@ def negative_kind(facts: Facts, negative: Facts) -> str:
 
 def colour_elsewhere(kind: str, facts: Facts, negative: Facts, present: Sequence[str]) -> bool:
     """Whether the colour a colour negative (of ``kind``, from :func:`negative_kind`) says belongs to another
-    object in view than the two ``facts`` names (``present`` names every object in view): a negative that only
-    a model binding colours to the wrong object would take for true."""
+    object in view than the two ``facts`` names: a negative that only a model binding colours to the wrong object
+    would take for true. ``present`` names the objects in view as a :class:`~agents.vlm.domain_data.FrameSet`
+    records them: the cubes and cylinders, not the pads, so another pad's colour does not count."""
     if kind not in ("obj_colour", "ref_colour"):
         return False
     colour = (negative.obj if kind == "obj_colour" else negative.ref).split(" ", 1)[0]

@@ -29,6 +29,7 @@ from worlds.rendering import RenderProfile
 CAMERA = "workspace"
 HELDOUT_OBJECT = "purple cylinder"
 EVAL_SEED_OFFSET = 1_000_000
+SCENE_SEED_STRIDE = 7919      # episode i of a draw resets with seed + i + offset + this * its object count
 TASK_IDS = {"push": "studio/Push-v0", "pick_place": "studio/PickPlace-v0", "stack": "studio/Stack-v0"}
 
 
@@ -240,7 +241,7 @@ def manipulation_frames(n_episodes: int, seed: int, *, heldout: bool = False, ev
             envs[key] = worlds.make(TASK_IDS[task], n_objects=n_obj, camera=CAMERA, render_profile=render_profile,
                                     width=size, height=size)
         env = envs[key]
-        env_seed = int(seed + i + (EVAL_SEED_OFFSET if heldout else 0) + 7919 * n_obj)
+        env_seed = int(seed + i + (EVAL_SEED_OFFSET if heldout else 0) + SCENE_SEED_STRIDE * n_obj)
         obs, _ = env.reset(seed=env_seed)
         u = env.unwrapped
         if not heldout and (HELDOUT_OBJECT in u.describe().objects
