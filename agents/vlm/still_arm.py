@@ -35,8 +35,8 @@ import worlds
 from agents.scripted import run_episode
 from agents.vlm.captions import Facts, caption
 from agents.vlm.clip_reward import vlm_rm_reward
-from agents.vlm.domain_data import CAMERA, EVAL_SEED_OFFSET, HELDOUT_OBJECT, TASK_IDS, FrameSet, goal_distance, \
-    state_record, toward
+from agents.vlm.domain_data import CAMERA, EVAL_SEED_OFFSET, HELDOUT_OBJECT, SCENE_SEED_STRIDE, TASK_IDS, FrameSet, \
+    goal_distance, state_record, toward
 from worlds.manipulation import WORKSPACE_HIGH, WORKSPACE_LOW
 
 EmbedImages = Callable[[np.ndarray], np.ndarray]
@@ -169,7 +169,7 @@ def still_arm_frames(embed_images: EmbedImages, embed_texts: EmbedTexts, n_scene
         if n_obj not in envs:
             envs[n_obj] = worlds.make(TASK_IDS["push"], n_objects=n_obj, camera=CAMERA, render_profile="reward",
                                       width=size, height=size)
-        env, scene = envs[n_obj], int(seed + attempt + 7919 * n_obj)
+        env, scene = envs[n_obj], int(seed + attempt + SCENE_SEED_STRIDE * n_obj)
         attempt += 1
         env.reset(seed=scene)
         if HELDOUT_OBJECT in env.unwrapped.describe().objects or \
