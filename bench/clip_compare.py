@@ -8,13 +8,14 @@ figures, so after many runs the best one on that draw carries some luck of the d
 bench renders other held-out draws (``--draws``: seeds) and scores every checkpoint on the very same frames.
 A draw's episode ``i`` resets with seed ``draw + i + EVAL_SEED_OFFSET + SCENE_SEED_STRIDE * objects``
 (:func:`~agents.vlm.domain_data.manipulation_frames`), so nearby seeds share scenes: a draw whose scenes could
-meet those of another draw or of ``bench.domain_clip``'s (seed 1, 60 episodes) is refused. The trainer's own
+meet those of another draw or of ``bench.domain_clip``'s (seed 1, 240 episodes) is refused. The trainer's own
 check draws use the training seeds (multiples of 5,000 or 10,000 so far); the defaults 1000 and 2000 meet none.
 Per checkpoint:
 
 * ``caption_top1``: 5-way caption retrieval against one-fact-changed hard negatives, held-out paraphrases
   (:func:`agents.vlm.domain_eval.caption_retrieval`, as ``caption_top1_heldout``), per draw and pooled over
-  draws (weighted by frames);
+  draws (weighted by frames), the pooled one with a 95% interval that resamples whole episodes
+  (``caption_top1_ci95`` in the details);
 * ``spearman``: the pooled Spearman of the task-prompt reward with true progress on scripted push and
   pick-and-place rollouts of each draw (:func:`agents.vlm.domain_eval.progress_spearman`, alpha 1, averaged
   over the two tasks), per draw and its mean over draws;
@@ -43,13 +44,15 @@ import numpy as np
 
 from agents.vlm.captions import HELDOUT_TEMPLATES
 from agents.vlm.domain_data import SCENE_SEED_STRIDE, manipulation_frames
-from agents.vlm.domain_eval import caption_retrieval, progress_spearman, scripted_frames
+from agents.vlm.domain_eval import caption_retrieval, episode_interval, progress_spearman, scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
 from bench.common import finish, parser
+from bench.domain_clip import CAPTION_DRAW, CAPTION_EPISODES
 
 BOOTSTRAP_DRAWS = 2000
-BENCH_DRAW, BENCH_EPISODES = 1, 60      # bench.domain_clip's held-out draw and its caption episodes
+DEFAULT_DRAWS = (1000, 2000)
+BENCH_DRAW, BENCH_EPISODES = CAPTION_DRAW, CAPTION_EPISODES      # bench.domain_clip's held-out caption draw
 OBJECT_COUNTS = (1, 2, 3)
 
 
@@ -73,15 +76,7 @@ def draws_meet(a: int, b: int, width: int) -> bool:
 def paired_interval(a: np.ndarray, b: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[float]:
     """95% bootstrap interval of ``mean(b) - mean(a)`` over paired per-frame hits, resampling whole ``groups``
     (one label per frame: its draw and episode) with replacement."""
-    rng = np.random.default_rng(seed)
-    diff = b.astype(float) - a.astype(float)
-    _, label = np.unique(groups, return_inverse=True)
-    sums, counts = np.bincount(label, weights=diff), np.bincount(label)
-    means = []
-    for _ in range(BOOTSTRAP_DRAWS):
-        pick = rng.integers(len(counts), size=len(counts))
-        means.append(sums[pick].sum() / counts[pick].sum())
-    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
+    return episode_interval(b.astype(float) - a.astype(float), groups, seed, BOOTSTRAP_DRAWS)
 
 
 def main(argv=None) -> dict:
@@ -89,7 +84,7 @@ def main(argv=None) -> dict:
     p.add_argument("checkpoints", nargs="*", help="studio CLIP checkpoints, PATH or NAME=PATH (the first is the "
                                                   "reference; default: the shipped one alone)")
     p.add_argument("--reference", default=None, help="put this checkpoint first (NAME=PATH or PATH)")
-    p.add_argument("--draws", type=int, nargs="+", default=[1000, 2000],
+    p.add_argument("--draws", type=int, nargs="+", default=list(DEFAULT_DRAWS),
                    help="held-out draws (seeds) to render; any that could share a scene with another or with "
                         "bench.domain_clip's draw (seed 1) is refused")
     p.add_argument("--episodes", type=int, default=60, help="held-out caption episodes per draw (6 with --quick)")
@@ -139,10 +134,11 @@ def main(argv=None) -> dict:
     reference = names[0]
     results: dict = {"draws": args.draws, "episodes_per_draw": episodes, "rollouts_per_task": rollouts,
                      "reference": reference, "checkpoints": {n: str(p) for n, p in models}, "per_draw": per_draw,
-                     "paired": {}, "seconds": round(time.perf_counter() - started, 1)}
+                     "caption_top1_ci95": {}, "paired": {}, "seconds": round(time.perf_counter() - started, 1)}
     headline: dict = {}
     for name in names:
         top1 = float(np.concatenate(hits[name]).mean())
+        results["caption_top1_ci95"][name] = episode_interval(np.concatenate(hits[name]), np.concatenate(groups))
         headline[f"{name}_caption_top1"] = round(top1, 4)
         headline[f"{name}_spearman"] = round(float(np.mean([d["spearman"] for d in per_draw[name].values()])), 4)
     ref = np.concatenate(hits[reference])

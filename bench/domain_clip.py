@@ -1,11 +1,16 @@
 """The shipped studio CLIP, measured on data it never saw.
 
-``python -m bench.domain_clip [--quick] [--checkpoint PATH] [--episodes N]`` loads ``assets/studio_clip.pt`` (or a
-candidate checkpoint, to measure it before shipping it) through the studio's real loader
-(:class:`agents.vlm.embedder.ClipEmbedder`) and measures:
+``python -m bench.domain_clip [--quick] [--checkpoint PATH] [--episodes N] [--caption-episodes N]`` loads
+``assets/studio_clip.pt`` (or a candidate checkpoint, to measure it before shipping it) through the studio's real
+loader (:class:`agents.vlm.embedder.ClipEmbedder`) and measures:
 
 * ``caption_top1_heldout``: caption retrieval top-1 on held-out scenes (a separate seed range) with held-out
-  paraphrases, the true caption against 4 hard negatives that each change one fact (chance 20%);
+  paraphrases, the true caption against 4 hard negatives that each change one fact (chance 20%), on
+  ``--caption-episodes`` held-out episodes (240; every third frame), with ``caption_top1_heldout_ci95``, a
+  95% bootstrap interval that resamples whole episodes (:func:`agents.vlm.domain_eval.episode_interval`).
+  ``caption_top1_heldout_60``: the same on the first 60 of those episodes alone, the very frames and negatives
+  every run up to run 30 was measured on (until 2026-11-28 the headline was this figure; one scene's frames
+  fail or succeed together, and 60 episodes left it +-0.045 wide, wider than most differences between runs);
   ``caption_top1_if_shape_relation_won``: the same top-1 had every shape and relation negative been beaten
   (the colours and "lifted" scored as they were: how far mastering the two weakest facts alone would go);
   ``caption_top1_heldout_object``: the same on frames whose target is the held-out "purple cylinder";
@@ -52,12 +57,21 @@ candidate checkpoint, to measure it before shipping it) through the studio's rea
   ``gripper_probe_heldout``: a linear probe's held-out accuracy for the gripper's relation from the image
   embedding (:func:`agents.vlm.domain_eval.gripper_probe`, on the shape probe's frames; its ``majority`` in
   the details is what seeing nothing scores): what bounds ``gripper_top1_heldout``;
+* ``caption_top1_own_round``: does the model fit what it was trained on? The same caption top-1 (training
+  wordings) on the first ``FIT_EPISODES`` episodes of its own last training round, re-rendered from the
+  seed and options its sidecar JSON records (scripted and wandering episodes as the trainer drew them;
+  :func:`fit_check`), beside ``caption_top1_fresh_same_recipe``: episodes drawn the same way from held-out
+  seeds (scenes with the held-out object dropped, as training drops them). Both low and close: the model
+  underfits (its capacity or its training is the limit, not the scenes it saw); the first well above the
+  second: it learns its scenes and does not generalise. Absent (``None``) for a checkpoint without the
+  trainer's sidecar;
 * ``embeds_per_s_cpu``: images/s at batch 256 at the model's input size (96 px), one torch thread and two;
 * ``checkpoint_mb``.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -69,17 +83,22 @@ from PIL import Image
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
 from agents.vlm.domain_data import EVAL_SEED_OFFSET, HELDOUT_OBJECT, manipulation_frames
-from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, gripper_probe, gripper_retrieval, \
-    progress_spearman, relation_ceiling, reward_by_distance, scripted_frames, shape_probe, shape_sets, \
-    token_shape_probe
+from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, episode_interval, gripper_probe, \
+    gripper_retrieval, progress_spearman, relation_ceiling, reward_by_distance, scripted_frames, shape_probe, \
+    shape_sets, token_shape_probe
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
 from agents.vlm.pose_data import pose_frames
 from agents.vlm.still_arm import still_arm_share
+from agents.vlm.train_domain_clip import first_chunk_seed, render_chunk
 from bench.clip_push import WORLD
 from bench.common import PUSH_PROMPTS, RESULTS, finish, parser
 
 STILL_ARM_SEEDS = EVAL_SEED_OFFSET + 50_000     # held-out scenes that no other measure here plays
+CAPTION_DRAW = 1            # the held-out caption draw's seed (not a training run's own check draw)
+CAPTION_EPISODES = 240      # its episodes: one scene's frames succeed or fail together (see episode_interval)
+CONTINUITY_EPISODES = 60    # the draw's length until 2026-11-28: ``caption_top1_heldout_60`` keeps it comparable
+FIT_DRAW, FIT_EPISODES = 5000, 60   # fit_check's fresh draw (meets no other draw here or in bench.clip_compare)
 
 # Prefixes put in front of the first training wording (``word_probe`` in the details): "robot" appears in
 # training in the humanoid captions and, since run 11 (--arm-phrases), in the table ones; "table with" only
@@ -105,23 +124,55 @@ def embeds_per_s(embedder, threads: int, seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+def fit_check(embedder, checkpoint: Path, episodes: int) -> dict | None:
+    """Caption top-1 (training wordings) on the checkpoint's own last training round against fresh scenes drawn
+    the same way (see ``caption_top1_own_round`` above); ``None`` without the trainer's sidecar JSON."""
+    sidecar = checkpoint.with_suffix(".json")
+    try:
+        config = json.loads(sidecar.read_text())["config"]
+        recipe = dict(every=int(config["every"]), wander=float(config.get("wander", 0.0)),
+                      occlude=float(config.get("occlude", 0.0)), objects=config.get("objects"))
+        seed = first_chunk_seed(int(config["seed"]), int(config["rounds"]) - 1)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    own = render_chunk(episodes, seed, **recipe)
+    fresh = render_chunk(episodes, FIT_DRAW, **recipe, heldout=True)
+    fresh = fresh.subset(np.array([not any(HELDOUT_OBJECT in o for o in present) for present in fresh.present]))
+    out: dict = {"round_seed": seed, "recipe": recipe, "episodes": episodes}
+    for name, frames in (("own_round", own), ("fresh_same_recipe", fresh)):
+        ret = caption_retrieval(embedder.embed_images, embedder.embed_texts, frames, TRAIN_TEMPLATES, seed=seed,
+                                keep_hits=True)
+        hits = np.asarray(ret.pop("hits"), float)
+        out[name] = {"top1": round(ret["top1"], 4), "ci95": episode_interval(hits, frames.episode, seed),
+                     "n": ret["n"], "by_negative_kind": ret["by_negative_kind"]}
+    return out
+
+
 def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, default=STUDIO_CHECKPOINT,
                    help="a studio CLIP checkpoint (default: the shipped one); its sidecar names the architecture")
     p.add_argument("--episodes", type=int, default=36,
                    help="scripted rollouts per task for the Spearman, arm gain and reward by distance (4 with --quick)")
+    p.add_argument("--caption-episodes", type=int, default=CAPTION_EPISODES,
+                   help=f"held-out episodes for the caption figures ({CAPTION_EPISODES}; 15 with --quick); the "
+                        f"first {CONTINUITY_EPISODES} are the draw every run up to run 30 was measured on")
     args = p.parse_args(argv)
-    if args.episodes < 2:
-        p.error(f"--episodes {args.episodes}: the bootstrap interval resamples episodes, give at least 2")
+    if args.episodes < 2 or args.caption_episodes < 2:
+        p.error(f"--episodes {args.episodes} / --caption-episodes {args.caption_episodes}: the bootstrap intervals "
+                f"resample episodes, give at least 2 of each")
     if not args.checkpoint.is_file():
         raise SystemExit(f"{args.checkpoint} is missing: train it with `python -m agents.vlm.train_domain_clip`")
     register()
     embedder = studio_embedder(args.checkpoint, "cpu")
-    n_eval = 15 if args.quick else 60
-    seed = 1          # not the training run's evaluation seed: a second, independent held-out draw
+    n_eval = 15 if args.quick else args.caption_episodes
+    seed = CAPTION_DRAW
     heldout = manipulation_frames(n_eval, seed, heldout=True)
-    scenes = caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout, HELDOUT_TEMPLATES, seed=seed)
+    scenes = caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout, HELDOUT_TEMPLATES, seed=seed,
+                               keep_hits=True)
+    hits = np.asarray(scenes.pop("hits"), float)
+    # The first episodes' frames and negatives are those of a shorter draw (one random stream, drawn in order).
+    first = heldout.episode < CONTINUITY_EPISODES
     seen_wording = caption_retrieval(embedder.embed_images, embedder.embed_texts, heldout, TRAIN_TEMPLATES,
                                      seed=seed)
     # Which words cost accuracy: the first training wording alone and behind a few words (see WORD_PROBES).
@@ -166,9 +217,13 @@ def main(argv=None) -> dict:
     probe = shape_probe(embedder.embed_images, seed=seed, sets=sets)
     token_probe = token_shape_probe(embedder.model, sets, seed=seed)
     grip_probe = gripper_probe(embedder.embed_images, *sets, seed=seed)
+    fit = fit_check(embedder, args.checkpoint, 4 if args.quick else FIT_EPISODES)
     seconds = 1.0 if args.quick else 3.0
     headline = {
         "caption_top1_heldout": round(scenes["top1"], 3),
+        "caption_top1_heldout_ci95": episode_interval(hits, heldout.episode, seed),
+        "caption_top1_heldout_60": round(float(hits[first].mean()), 3) if n_eval >= CONTINUITY_EPISODES else None,
+        "caption_episodes": n_eval,
         "caption_top1_heldout_train_templates": round(seen_wording["top1"], 3),
         "caption_top1_if_shape_relation_won": round(scenes["top1_if_won"]["shape+relation"], 3),
         "caption_top1_heldout_object": round(held_obj["top1"], 3),
@@ -188,6 +243,8 @@ def main(argv=None) -> dict:
         "shape_probe_heldout": round(probe["heldout_acc"], 3),
         "token_shape_probe_heldout": round(token_probe["heldout_acc"], 3),
         "gripper_probe_heldout": round(grip_probe["heldout_acc"], 3),
+        "caption_top1_own_round": fit["own_round"]["top1"] if fit else None,
+        "caption_top1_fresh_same_recipe": fit["fresh_same_recipe"]["top1"] if fit else None,
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
         "checkpoint_mb": round(args.checkpoint.stat().st_size / 2**20, 2),
@@ -200,7 +257,7 @@ def main(argv=None) -> dict:
                "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still, "gripper": grip,
                "still_arm_whole_prompt": still_whole,
                "still_arm_sheet": sheet.name, "shape_probe": probe, "token_shape_probe": token_probe,
-               "gripper_probe": grip_probe, "model": embedder.name,
+               "gripper_probe": grip_probe, "fit_check": fit, "model": embedder.name,
                "checkpoint": args.checkpoint.name,
                "k_negatives": 4, "rollout_episodes_per_task": episodes}
     finish("domain_clip", details, headline, args.out)

@@ -202,8 +202,8 @@ def test_the_token_probe_reads_the_patch_under_the_object():
 
 
 def test_objects_fixes_the_count_and_leaves_out_stacking_for_one():
-    one = T._render_chunk(3, 5, 6, objects=1)
+    one = T.render_chunk(3, 5, 6, objects=1)
     assert {len(p) for p in one.present} == {1} and "stack" not in set(one.tasks)
     assert {len(o) for o in one.objects} == {1}
-    three = T._render_chunk(3, 5, 6, objects=3)
+    three = T.render_chunk(3, 5, 6, objects=3)
     assert {len(p) for p in three.present} == {3} and "stack" in set(three.tasks)

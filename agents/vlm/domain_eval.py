@@ -225,6 +225,22 @@ def relation_ceiling(frames_by_task: dict[str, FrameSet]) -> dict:
     return out
 
 
+def episode_interval(values: np.ndarray, groups: np.ndarray, seed: int = 0, draws: int = 2000) -> list[float]:
+    """95% bootstrap interval of the mean of per-frame ``values`` (hits, or paired differences of hits),
+    resampling whole ``groups`` (one label per frame: its episode, or its draw and episode) with replacement.
+    Frames of one episode share a scene and succeed or fail together, so the frames are not the independent
+    samples; an interval over frames would be too narrow (with a per-episode spread of about 0.18 in caption
+    top-1, 60 episodes give about +-0.045)."""
+    rng = np.random.default_rng(seed)
+    _, label = np.unique(groups, return_inverse=True)
+    sums, counts = np.bincount(label, weights=np.asarray(values, float)), np.bincount(label)
+    means = []
+    for _ in range(draws):
+        pick = rng.integers(len(counts), size=len(counts))
+        means.append(sums[pick].sum() / counts[pick].sum())
+    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
+
+
 def _bootstrap_episodes(by_task: dict[str, tuple[np.ndarray, FrameSet]], seed: int, draws: int = 200) -> list:
     """95% percentile interval of the mean over tasks of the pooled Spearman, episodes resampled per task."""
     rng = np.random.default_rng(seed)

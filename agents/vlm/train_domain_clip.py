@@ -389,13 +389,21 @@ CHUNK_EPISODES = 250         # episodes rendered per task of the rendering pool
 CHUNK_SEED_STRIDE = 100_003   # seed distance between chunks (and rounds): their scenes do not repeat
 
 
-def _render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0, occlude: float = 0.0,
-                  objects: int | None = None) -> FrameSet:
+def render_chunk(n_episodes: int, seed: int, every: int, wander: float = 0.0, occlude: float = 0.0,
+                 objects: int | None = None, heldout: bool = False) -> FrameSet:
+    """One chunk of a round's scripted and wandering episodes; ``heldout`` draws the same kind of episodes from
+    the evaluation seeds instead (``bench.domain_clip``'s fit check: the same recipe on scenes never trained)."""
     if objects is None:         # the call every run before --objects made (the same frames)
-        return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude)
+        return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude,
+                                   heldout=heldout)
     tasks = ("push", "pick_place") if objects == 1 else ("push", "pick_place", "stack")    # stacking needs two
     return manipulation_frames(n_episodes, seed, every=every, wander_fraction=wander, occlude=occlude,
-                               n_objects=objects, tasks=tasks)
+                               n_objects=objects, tasks=tasks, heldout=heldout)
+
+
+def first_chunk_seed(seed: int, round_index: int) -> int:
+    """The seed of round ``round_index``'s first chunk of scripted and wandering episodes (:func:`_round_jobs`)."""
+    return seed + 1000 * round_index * CHUNK_SEED_STRIDE
 
 
 def _render_policy_chunk(n_episodes: int, seed: int, every: int, policy: str) -> FrameSet:
@@ -435,8 +443,8 @@ def _round_jobs(episodes: int, seed: int, every: int, poses_per_class: int, roun
                 policies: Sequence[str], policy_episodes: int, occlude: float, objects: int | None = None) -> list:
     """The rendering jobs of one round, in the order their frames are concatenated (see
     :func:`render_training_set`)."""
-    jobs = [(_render_chunk, (n, seed + (1000 * round_index + k) * CHUNK_SEED_STRIDE, every, wander, occlude,
-                             objects)) for k, n in enumerate(_chunks(episodes))]
+    jobs = [(render_chunk, (n, first_chunk_seed(seed, round_index) + k * CHUNK_SEED_STRIDE, every, wander,
+                            occlude, objects)) for k, n in enumerate(_chunks(episodes))]
     for j, policy in enumerate(policies):
         jobs += [(_render_policy_chunk, (n, seed + (1000 * round_index + 500 + 100 * j + k) * CHUNK_SEED_STRIDE,
                                          every, str(policy))) for k, n in enumerate(_chunks(policy_episodes))]
