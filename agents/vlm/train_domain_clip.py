@@ -85,6 +85,12 @@ seed 510000 (run 29) and 550000 (run 29b); run 30 one more round from run 29 wit
 two fresh draws (``bench.clip_compare``) none differs from run 17 by more than its interval (run 29 -0.013,
 interval -0.038 to +0.011), nor does the object-colour binding they aim at move consistently (0.77-0.81
 against 0.79).
+Run 31 (not shipped): run 17 grown to 6 vision blocks (``--model studio-clip-small``), then run 17's command with
+``--rounds 3 --minutes 48 --seed 570000`` (two rounds fitted, 25 minutes): caption top-1 0.743 on
+``bench.domain_clip``'s 240 episodes (run 17: 0.754), its own last round fitted at 0.82 (run 17: 0.82),
+still-arm share 0.57, half the embedding speed (``bench/results/domain_clip_run31_grown6.json``).
+Run 32 (not shipped): run 17's command with ``--lr 1e-3``, one round from run 17, seed 590000: caption top-1 0.717,
+own round 0.82, still-arm share 0.48 (``bench/results/domain_clip_run32_lr1e3.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
