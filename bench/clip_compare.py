@@ -8,8 +8,9 @@ figures, so after many runs the best one on that draw carries some luck of the d
 bench renders other held-out draws (``--draws``: seeds) and scores every checkpoint on the very same frames.
 A draw's episode ``i`` resets with seed ``draw + i + EVAL_SEED_OFFSET + SCENE_SEED_STRIDE * objects``
 (:func:`~agents.vlm.domain_data.manipulation_frames`), so nearby seeds share scenes: a draw whose scenes could
-meet those of another draw or of ``bench.domain_clip``'s (seed 1, 240 episodes) is refused. The trainer's own
-check draws use the training seeds (multiples of 5,000 or 10,000 so far); the defaults 1000 and 2000 meet none.
+meet those of another draw or of ``bench.domain_clip``'s (seed 1, 240 episodes; its fit check's seed 5000, 60)
+is refused. The trainer's own check draws use the training seeds (multiples of 5,000 or 10,000 so far: held-out
+scenes, never trained on, but a run may have been chosen by them); the defaults 1000 and 2000 meet none.
 Per checkpoint:
 
 * ``caption_top1``: 5-way caption retrieval against one-fact-changed hard negatives, held-out paraphrases
@@ -47,12 +48,13 @@ from agents.vlm.domain_data import SCENE_SEED_STRIDE, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, episode_interval, progress_spearman, scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
-from bench.common import finish, parser
-from bench.domain_clip import CAPTION_DRAW, CAPTION_EPISODES
+from bench.common import CAPTION_DRAW, CAPTION_EPISODES, COMPARE_DRAWS, COMPARE_EPISODES, FIT_DRAW, FIT_EPISODES, \
+    finish, parser
 
 BOOTSTRAP_DRAWS = 2000
-DEFAULT_DRAWS = (1000, 2000)
-BENCH_DRAW, BENCH_EPISODES = CAPTION_DRAW, CAPTION_EPISODES      # bench.domain_clip's held-out caption draw
+DEFAULT_DRAWS, DEFAULT_EPISODES = COMPARE_DRAWS, COMPARE_EPISODES
+# bench.domain_clip's held-out draws (its captions, its fit check): a draw here must meet neither.
+BENCH_DRAWS = ((CAPTION_DRAW, CAPTION_EPISODES), (FIT_DRAW, FIT_EPISODES))
 OBJECT_COUNTS = (1, 2, 3)
 
 
@@ -86,8 +88,9 @@ def main(argv=None) -> dict:
     p.add_argument("--reference", default=None, help="put this checkpoint first (NAME=PATH or PATH)")
     p.add_argument("--draws", type=int, nargs="+", default=list(DEFAULT_DRAWS),
                    help="held-out draws (seeds) to render; any that could share a scene with another or with "
-                        "bench.domain_clip's draw (seed 1) is refused")
-    p.add_argument("--episodes", type=int, default=60, help="held-out caption episodes per draw (6 with --quick)")
+                        "bench.domain_clip's draws (seeds 1 and 5000) is refused")
+    p.add_argument("--episodes", type=int, default=DEFAULT_EPISODES,
+                   help="held-out caption episodes per draw (6 with --quick)")
     p.add_argument("--rollouts", type=int, default=36, help="scripted rollouts per task and draw (3 with --quick)")
     args = p.parse_args(argv)
     specs = ([args.reference] if args.reference else []) + list(args.checkpoints)
@@ -104,9 +107,10 @@ def main(argv=None) -> dict:
         p.error(f"--episodes {args.episodes} / --rollouts {args.rollouts}: give --episodes of at least 1 and "
                 f"--rollouts of at least 2 (the Spearman needs frames of more than one rollout)")
     episodes, rollouts = (6, 3) if args.quick else (args.episodes, args.rollouts)
-    width = max(episodes, rollouts, BENCH_EPISODES)
+    own_width = max(episodes, rollouts)
     for k, draw in enumerate(args.draws):
-        for other in [BENCH_DRAW, *args.draws[:k]]:
+        for other, other_width in [*BENCH_DRAWS, *((d, own_width) for d in args.draws[:k])]:
+            width = max(own_width, other_width)
             if draws_meet(draw, other, width):
                 p.error(f"--draws {draw} could share scenes with draw {other} ({width} episodes each, seeds "
                         f"{SCENE_SEED_STRIDE} apart per object count): space the draws at least {width} apart, "

@@ -18,6 +18,11 @@ PUSH_BASELINE = "the red cube is far from the blue pad"
 # the success state (the gripper at the cube it has just pushed onto the pad) against the start state.
 PUSH_WHOLE_GOAL = "the red cube is on the blue pad and the gripper is at the red cube"
 PUSH_WHOLE_BASELINE = "the red cube is far from the blue pad and the gripper is far from the red cube"
+# Held-out draws of the studio CLIP benches (seeds of agents.vlm.domain_data.manipulation_frames(heldout=True)),
+# here so that each bench can refuse a draw whose scenes meet another's without importing the other bench.
+CAPTION_DRAW, CAPTION_EPISODES = 1, 240     # bench.domain_clip's caption draw
+FIT_DRAW, FIT_EPISODES = 5000, 60           # bench.domain_clip's fit check: fresh episodes drawn like a round's
+COMPARE_DRAWS, COMPARE_EPISODES = (1000, 2000), 60   # bench.clip_compare's default draws
 PUSH_PROMPTS = {"task": (PUSH_GOAL, PUSH_BASELINE), "whole": (PUSH_WHOLE_GOAL, PUSH_WHOLE_BASELINE)}
 
 

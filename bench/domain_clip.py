@@ -92,13 +92,14 @@ from agents.vlm.pose_data import pose_frames
 from agents.vlm.still_arm import still_arm_share
 from agents.vlm.train_domain_clip import first_chunk_seed, render_chunk
 from bench.clip_push import WORLD
-from bench.common import PUSH_PROMPTS, RESULTS, finish, parser
+from bench.common import CAPTION_DRAW, CAPTION_EPISODES, FIT_DRAW, FIT_EPISODES, PUSH_PROMPTS, RESULTS, finish, \
+    parser
 
 STILL_ARM_SEEDS = EVAL_SEED_OFFSET + 50_000     # held-out scenes that no other measure here plays
-CAPTION_DRAW = 1            # the held-out caption draw's seed (not a training run's own check draw)
-CAPTION_EPISODES = 240      # its episodes: one scene's frames succeed or fail together (see episode_interval)
+# CAPTION_DRAW, CAPTION_EPISODES: the held-out caption draw (240 episodes: one scene's frames succeed or fail
+# together, see episode_interval). FIT_DRAW: fit_check's fresh episodes; seed 5000 was run 2's own held-out
+# check draw (held-out scenes, never trained on), and it meets no other draw here or in bench.clip_compare.
 CONTINUITY_EPISODES = 60    # the draw's length until 2026-11-28: ``caption_top1_heldout_60`` keeps it comparable
-FIT_DRAW, FIT_EPISODES = 5000, 60   # fit_check's fresh draw (meets no other draw here or in bench.clip_compare)
 
 # Prefixes put in front of the first training wording (``word_probe`` in the details): "robot" appears in
 # training in the humanoid captions and, since run 11 (--arm-phrases), in the table ones; "table with" only
@@ -126,20 +127,31 @@ def embeds_per_s(embedder, threads: int, seconds: float) -> float:
 
 def fit_check(embedder, checkpoint: Path, episodes: int) -> dict | None:
     """Caption top-1 (training wordings) on the checkpoint's own last training round against fresh scenes drawn
-    the same way (see ``caption_top1_own_round`` above); ``None`` without the trainer's sidecar JSON."""
+    the same way (see ``caption_top1_own_round`` above); ``None`` without the trainer's sidecar JSON.
+
+    "Own" assumes today's renderer draws the round's frames as the trainer did (runs trained before an option
+    existed render without it, and the sidecar holds no per-frame record to check against); a round is seen once
+    (one epoch), so this is what one pass taught. ``episodes`` is capped at the round's own episode count."""
     sidecar = checkpoint.with_suffix(".json")
     try:
         config = json.loads(sidecar.read_text())["config"]
         recipe = dict(every=int(config["every"]), wander=float(config.get("wander", 0.0)),
                       occlude=float(config.get("occlude", 0.0)), objects=config.get("objects"))
         seed = first_chunk_seed(int(config["seed"]), int(config["rounds"]) - 1)
+        episodes = min(episodes, int(config["episodes"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     own = render_chunk(episodes, seed, **recipe)
     fresh = render_chunk(episodes, FIT_DRAW, **recipe, heldout=True)
-    fresh = fresh.subset(np.array([not any(HELDOUT_OBJECT in o for o in present) for present in fresh.present]))
-    out: dict = {"round_seed": seed, "recipe": recipe, "episodes": episodes}
+    # Training redraws a scene holding the held-out object; here those episodes are dropped (fewer fresh ones).
+    keep = np.array([not any(HELDOUT_OBJECT in o for o in present) for present in fresh.present])
+    fresh = fresh.subset(keep)
+    out: dict = {"round_seed": seed, "recipe": recipe, "episodes": episodes,
+                 "fresh_episodes": int(len(np.unique(fresh.episode)))}
     for name, frames in (("own_round", own), ("fresh_same_recipe", fresh)):
+        if not len(frames):      # every fresh episode held the held-out object (a tiny --quick draw)
+            out[name] = None
+            continue
         ret = caption_retrieval(embedder.embed_images, embedder.embed_texts, frames, TRAIN_TEMPLATES, seed=seed,
                                 keep_hits=True)
         hits = np.asarray(ret.pop("hits"), float)
@@ -243,8 +255,9 @@ def main(argv=None) -> dict:
         "shape_probe_heldout": round(probe["heldout_acc"], 3),
         "token_shape_probe_heldout": round(token_probe["heldout_acc"], 3),
         "gripper_probe_heldout": round(grip_probe["heldout_acc"], 3),
-        "caption_top1_own_round": fit["own_round"]["top1"] if fit else None,
-        "caption_top1_fresh_same_recipe": fit["fresh_same_recipe"]["top1"] if fit else None,
+        "caption_top1_own_round": fit["own_round"]["top1"] if fit and fit["own_round"] else None,
+        "caption_top1_fresh_same_recipe": (fit["fresh_same_recipe"]["top1"] if fit and fit["fresh_same_recipe"]
+                                           else None),
         "embeds_per_s_cpu": round(embeds_per_s(embedder, 2, seconds)),
         "embeds_per_s_cpu_1_thread": round(embeds_per_s(embedder, 1, seconds)),
         "checkpoint_mb": round(args.checkpoint.stat().st_size / 2**20, 2),

@@ -36,10 +36,11 @@ def test_draws_that_could_share_a_scene_are_refused(capsys):
     assert clip_compare.draws_meet(2, 1, 60)                 # episode i of draw 2 is episode i + 1 of draw 1
     assert clip_compare.draws_meet(1 + 7919, 1, 60)          # one object more, the same reset seed
     assert not clip_compare.draws_meet(1000, 1, 60) and not clip_compare.draws_meet(2000, 1000, 60)
-    for draws in (["2"], ["1000", "1030"], ["1"]):
+    for draws in (["2"], ["1000", "1030"], ["1"]):      # refused before anything is rendered
         with pytest.raises(SystemExit):
-            clip_compare.main(["--quick", str(STUDIO_CHECKPOINT), "--draws", *draws])
+            clip_compare.main([str(STUDIO_CHECKPOINT), "--draws", *draws])
         assert "could share scenes" in capsys.readouterr().err
+    assert not clip_compare.draws_meet(1000, 1030, 6)      # --quick draws (6 episodes) this far apart do not meet
 
 
 def test_a_checkpoint_against_its_copy_agrees_frame_for_frame(tmp_path):

@@ -9,11 +9,13 @@ import zlib
 from worlds import gl  # noqa: F401
 
 import numpy as np
+import pytest
 
 from agents.vlm import train_domain_clip as T
 from agents.vlm.captions import HELDOUT_TEMPLATES
 from agents.vlm.domain_data import manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, episode_interval
+from agents.vlm.embedder import STUDIO_CHECKPOINT
 from bench import clip_compare, domain_clip
 
 
@@ -59,26 +61,38 @@ def test_a_longer_draw_keeps_the_shorter_one_frame_for_frame_and_negative_for_ne
     assert list(np.asarray(b["hits"])[first]) == list(a["hits"])
 
 
-def test_the_draws_of_the_benches_share_no_scene():
-    width = max(domain_clip.FIT_EPISODES, 60)       # bench.clip_compare's default episodes per draw
+def test_the_draws_of_the_benches_share_no_scene(capsys):
+    width = max(domain_clip.FIT_EPISODES, clip_compare.DEFAULT_EPISODES)
     assert not clip_compare.draws_meet(domain_clip.FIT_DRAW, domain_clip.CAPTION_DRAW, domain_clip.CAPTION_EPISODES)
     for draw in clip_compare.DEFAULT_DRAWS:
         assert not clip_compare.draws_meet(draw, domain_clip.CAPTION_DRAW, domain_clip.CAPTION_EPISODES)
         assert not clip_compare.draws_meet(domain_clip.FIT_DRAW, draw, width)
+    with pytest.raises(SystemExit):       # bench.clip_compare refuses a draw inside the fit check's
+        clip_compare.main([str(STUDIO_CHECKPOINT), "--draws", str(domain_clip.FIT_DRAW + 10)])
+    assert "could share scenes with draw 5000" in capsys.readouterr().err
 
 
 def test_the_fit_check_renders_the_round_the_trainer_rendered(tmp_path):
+    assert T.first_chunk_seed(250000, 2) == 250000 + 2000 * 100_003        # round 2's first chunk, as always
     jobs = T._round_jobs(episodes=10, seed=250000, every=6, poses_per_class=0, round_index=2, wander=0.5,
                          policies=(), policy_episodes=0, occlude=0.8)
     assert jobs[0][0] is T.render_chunk and jobs[0][1][1] == T.first_chunk_seed(250000, 2)
+    # The trainer's chunk has 250 episodes; the fit check renders its first few: the same frames (one stream).
+    short, long = T.render_chunk(2, 250000, 12, 0.5, 0.8), T.render_chunk(3, 250000, 12, 0.5, 0.8)
+    assert np.array_equal(long.images[long.episode < 2], short.images)
     ckpt = tmp_path / "c.pt"
     ckpt.write_bytes(b"")
     assert domain_clip.fit_check(HashEmbedder(), ckpt, 2) is None             # no sidecar: nothing to re-render
-    ckpt.with_suffix(".json").write_text(json.dumps({"config": {"seed": 250000, "rounds": 3, "every": 12,
-                                                                "wander": 0.5, "occlude": 0.8}}))
+    config = {"seed": 250000, "rounds": 3, "every": 12, "wander": 0.5, "occlude": 0.8, "episodes": 3000}
+    ckpt.with_suffix(".json").write_text(json.dumps({"config": {k: v for k, v in config.items() if k != "rounds"}}))
+    assert domain_clip.fit_check(HashEmbedder(), ckpt, 2) is None             # a sidecar without its rounds
+    ckpt.with_suffix(".json").write_text(json.dumps({"config": {**config, "objects": 1}}))
     fit = domain_clip.fit_check(HashEmbedder(), ckpt, 2)
     assert fit["round_seed"] == T.first_chunk_seed(250000, 2)
-    assert fit["recipe"] == {"every": 12, "wander": 0.5, "occlude": 0.8, "objects": None}
+    assert fit["recipe"] == {"every": 12, "wander": 0.5, "occlude": 0.8, "objects": 1}
+    assert fit["episodes"] == 2 and 1 <= fit["fresh_episodes"] <= 2
     for name in ("own_round", "fresh_same_recipe"):
         assert 0 <= fit[name]["top1"] <= 1 and fit[name]["n"] > 0
         assert fit[name]["ci95"][0] <= fit[name]["top1"] <= fit[name]["ci95"][1]
+    ckpt.with_suffix(".json").write_text(json.dumps({"config": {**config, "episodes": 1}}))
+    assert domain_clip.fit_check(HashEmbedder(), ckpt, 2)["episodes"] == 1   # never more than the round had

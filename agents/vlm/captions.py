@@ -82,10 +82,11 @@ POSE_TRAIN_TEMPLATES = ("a humanoid robot {pose}", "humanoid robot {pose}", "a p
 POSE_HELDOUT_TEMPLATES = ("a robot that is {pose}",)
 
 # Shown beside the prompt boxes: how to word a prompt for the studio CLIP. Measured by bench.domain_clip
-# (bench/results/domain_clip.json): of the two held-out wordings, "there is a ..." scores 0.78 top-1, as the
-# training wordings do (0.76), and "robot table with the ..." 0.71; its word_probe puts words in front of a
-# training wording: "robot " 0.76 as alone (it was 0.64 before the table captions named the arm), "table with "
-# 0.74, and the unseen "piano zebra " 0.76. Cube against cylinder wins only 73% of pairs: colour is surer.
+# (bench/results/domain_clip.json, 240 held-out episodes): of the two held-out wordings, "there is a ..." scores
+# 0.77 top-1, as the training wordings do (0.76), and "robot table with the ..." 0.74; its word_probe puts words
+# in front of a training wording: "robot " 0.76 as alone (it was 0.64 before the table captions named the arm),
+# "table with " 0.75, and the unseen "piano zebra " 0.76. Cube against cylinder wins only 71% of pairs: colour
+# (96%) is surer.
 PROMPT_HELP = ("The studio CLIP (the default model) was trained on captions such as 'the red cube is on the blue "
                "pad', 'the green cylinder is lifted above the yellow pad', 'the red cube is on the green cube' and "
                "'a humanoid robot kneeling'. Name colour and shape, and say on / next to / far from / lifted "
