@@ -176,6 +176,15 @@ def test_studio_shows_a_finished_run_with_charts_and_its_last_frame(finished_run
     assert [b.label for b in at.main.button] == [], "a finished run has no Pause/Save/Stop"
 
 
+def test_a_url_naming_a_missing_run_says_so_and_shows_the_newest(finished_run, live_run):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["run"] = "no-such-run"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("No run 'no-such-run' on this machine" in t.value for t in at.toast), [t.value for t in at.toast]
+    assert at.query_params["run"] == live_run.run_id, "the newest (active) run is shown and put in the URL"
+
+
 def test_studio_live_view_and_controls_for_a_training_run(live_run):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["run"] = live_run.run_id

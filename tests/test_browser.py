@@ -112,6 +112,16 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     assert page.get_by_test_id("stException").count() == 0
 
 
+def test_the_studio_page_answers_at_slash_studio_with_its_query(page, server):
+    """The default page is served at "/"; "/studio" (what a user would type) hands over to it, query kept."""
+    page.goto(f"{server}/studio?run=no-such-run")
+    page.get_by_text("New run").first.wait_for(timeout=SLOW)
+    page.wait_for_url(f"{server}/?run=no-such-run", timeout=60_000)
+    assert page.get_by_text("Page not found").count() == 0
+    page.goto(f"{server}/no-such-page")
+    page.get_by_text("Page not found").first.wait_for(timeout=SLOW)   # the check above can fail
+
+
 def test_world_page_renders_cameras_and_switches_world(page, server):
     page.goto(f"{server}/world")
     wait_for_images(page, 4)

@@ -73,13 +73,17 @@ def runs() -> list[RunInfo]:
 def pick_run(label: str, key: str, infos: list[RunInfo] | None = None, container=st,
              help: str | None = None) -> RunInfo | None:
     """A run picker shared by the pages through the URL's ``?run=`` (another tab with the same URL watches the
-    same run). Default: the run in the URL, else the newest active run, else the newest run."""
+    same run). Default: the run in the URL, else the newest active run, else the newest run. A URL naming a run
+    that is not on disk (a link from another machine, a deleted run) says so in a toast and shows the default."""
     infos = runs() if infos is None else infos
     if not infos:
         return None
     ids = [r.run_id for r in infos]
     wanted = st.query_params.get("run") or st.session_state.get("run_id")
     if wanted not in ids:
+        if st.query_params.get("run"):
+            st.toast(f"No run {st.query_params.get('run')!r} on this machine (the address's ?run=); showing "
+                     f"{ids[0]}. The Runs page lists every run on disk.", icon=":material/search_off:")
         wanted = ids[0]
     select_run(wanted)
     if st.session_state.get(key) != wanted:

@@ -12,8 +12,11 @@ def pages() -> dict[str, st.Page]:
                            runs_page, studio_page, world_page)
 
     return {
-        "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:", url_path="studio",
+        # The default page is served at "/" whatever its url_path, so "/studio" (the name a user would type or
+        # bookmark) needs a page of its own: a hidden one that hands over to "/" with the query kept.
+        "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:", url_path="home",
                           default=True),
+        "studio_alias": st.Page(_to_studio, title="Studio", url_path="studio", visibility="hidden"),
         "editor": st.Page(editor_page.render, title="Reward editor", icon=":material/tune:", url_path="editor"),
         "inspect": st.Page(inspect_page.render, title="Inspect", icon=":material/image_search:", url_path="inspect"),
         "runs": st.Page(runs_page.render, title="Runs", icon=":material/history:", url_path="runs"),
@@ -28,8 +31,15 @@ def pages() -> dict[str, st.Page]:
     }
 
 
-# "" is Streamlit's section without a header: those pages are links in the top bar; the others a menu.
-SECTIONS = {"": ("studio", "editor", "inspect", "runs", "recordings", "world", "human_gain", "memory"),
+def _to_studio() -> None:
+    """``/studio``: switch to the Studio page at ``/``, keeping the query (``?run=...``)."""
+    st.switch_page(page("studio"), query_params=st.query_params.to_dict())
+
+
+# "" is Streamlit's section without a header: those pages are links in the top bar; the others a menu. Hidden
+# pages (the "/studio" alias) are routed but not listed.
+SECTIONS = {"": ("studio", "editor", "inspect", "runs", "recordings", "world", "human_gain", "memory",
+                 "studio_alias"),
             "Coming next": ("lessons",)}
 
 
