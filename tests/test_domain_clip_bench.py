@@ -14,7 +14,7 @@ import pytest
 from agents.vlm import train_domain_clip as T
 from agents.vlm.captions import HELDOUT_TEMPLATES
 from agents.vlm.domain_data import manipulation_frames
-from agents.vlm.domain_eval import caption_retrieval, episode_interval
+from agents.vlm.domain_eval import caption_retrieval, episode_interval, progress_spearman, scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT
 from bench import clip_compare, domain_clip
 
@@ -59,6 +59,20 @@ def test_a_longer_draw_keeps_the_shorter_one_frame_for_frame_and_negative_for_ne
     a = caption_retrieval(emb.embed_images, emb.embed_texts, short, HELDOUT_TEMPLATES, seed=1, keep_hits=True)
     b = caption_retrieval(emb.embed_images, emb.embed_texts, long, HELDOUT_TEMPLATES, seed=1, keep_hits=True)
     assert list(np.asarray(b["hits"])[first]) == list(a["hits"])
+
+
+def test_the_spearman_draw_keeps_the_old_rollouts_as_its_first_episodes():
+    """``spearman_progress_36`` is read off the first 36 rollouts of the 144: they must be the 36-rollout draw's
+    frames, progress and facts, so its Spearman is the old figure."""
+    emb = HashEmbedder()
+    short, long = (scripted_frames("push", n, 1) for n in (2, 3))
+    first = long.subset(long.episode < 2)
+    assert np.array_equal(first.images, short.images) and np.array_equal(first.progress, short.progress)
+    assert first.facts == short.facts
+    a, b = (progress_spearman(emb.embed_images, emb.embed_texts, 2, 1, tasks=("push",), frames_by_task={"push": f})
+            for f in (short, first))
+    assert a["push"] == b["push"]
+    assert not np.array_equal(long.images[long.episode == 2], short.images[short.episode == 1])
 
 
 def test_the_draws_of_the_benches_share_no_scene(capsys):
