@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from agents.vlm import train_domain_clip as T
 
@@ -207,3 +208,21 @@ def test_objects_fixes_the_count_and_leaves_out_stacking_for_one():
     assert {len(o) for o in one.objects} == {1}
     three = T.render_chunk(3, 5, 6, objects=3)
     assert {len(p) for p in three.present} == {3} and "stack" in set(three.tasks)
+
+
+def test_the_token_cache_empties_itself_before_a_batch_not_under_it():
+    """Full, it is emptied before the batch is looked up: a batch whose captions were cached still gets them
+    (emptied after the lookup, a run died 1.2M captions in with a KeyError), and each caption is tokenised once."""
+    seen: list[list[str]] = []
+
+    def tokenizer(texts):
+        seen.append(list(texts))
+        return torch.tensor([[len(t), sum(map(ord, t))] for t in texts])
+
+    cache = T.TokenCache(tokenizer, limit=3)
+    first = cache(["a", "bb", "a"])
+    cache(["ccc", "dddd"])                              # 4 cached: more than the limit
+    again = cache(["a", "eeeee"])
+    assert again[0].tolist() == first[0].tolist() == [1, 97]
+    assert seen == [["a", "bb"], ["ccc", "dddd"], ["a", "eeeee"]]
+    assert len(cache.rows) == 2

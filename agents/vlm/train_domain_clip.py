@@ -513,6 +513,24 @@ def render_training_set(episodes: int, seed: int, every: int, poses_per_class: i
         renderer.close()
 
 
+class TokenCache:
+    """Captions to token rows, tokenised once: ``cache(texts)`` is ``tokenizer(texts)``, stacked. Decorated
+    captions are mostly unique, so the cache is emptied when it passes ``limit`` entries, before a batch is looked
+    up (emptied after, as until 2026-11-28, it lost the batch's cached captions: a KeyError some 1.2M captions
+    into a run, in the fourth epoch of a one-round run)."""
+
+    def __init__(self, tokenizer: Callable[[list[str]], torch.Tensor], limit: int = 500_000):
+        self.tokenizer, self.limit, self.rows = tokenizer, limit, {}
+
+    def __call__(self, texts: Sequence[str]) -> torch.Tensor:
+        if len(self.rows) > self.limit:
+            self.rows.clear()
+        missing = list(dict.fromkeys(t for t in texts if t not in self.rows))
+        if missing:
+            self.rows.update(zip(missing, self.tokenizer(missing)))
+        return torch.stack([self.rows[t] for t in texts])
+
+
 def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: float = 2e-3, seed: int = 0,
           eval_episodes: int = 60, poses_per_class: int = 300, out: Path = DEFAULT_OUT, device: str = "auto",
           init: Path | None = None, every: int = 3, hard_negatives: int = 1, flip: bool = False,
@@ -596,16 +614,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     def fact_id(f) -> int:
         return fact_ids.setdefault(f, len(fact_ids))
 
-    token_cache: dict[str, torch.Tensor] = {}
-
-    def tokens(texts: list[str]) -> torch.Tensor:
-        missing = [t for t in texts if t not in token_cache]
-        if len(token_cache) > 500_000:      # decorated captions are mostly unique: bound the cache
-            token_cache.clear()
-        if missing:
-            for t, tok in zip(missing, tokenizer(missing)):
-                token_cache[t] = tok
-        return torch.stack([token_cache[t] for t in texts])
+    tokens = TokenCache(tokenizer)
 
     head = torch.nn.Linear(model.visual.output_dim, len(OBJECT_NAMES)).to(device) if object_head else None
     # The head starts from nothing while the model is fine-tuned: at the model's rate it could not grow its
