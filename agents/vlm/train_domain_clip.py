@@ -91,6 +91,9 @@ Run 31 (not shipped): run 17 grown to 6 vision blocks (``--model studio-clip-sma
 still-arm share 0.57, half the embedding speed (``bench/results/domain_clip_run31_grown6.json``).
 Run 32 (not shipped): run 17's command with ``--lr 1e-3``, one round from run 17, seed 590000: caption top-1 0.717,
 own round 0.82, still-arm share 0.48 (``bench/results/domain_clip_run32_lr1e3.json``).
+Run 33 (not shipped): run 17's command with ``--epochs 4``, one round from run 17, seed 610000: its own round fitted
+at 0.86 (shape pairwise 0.88; run 17 0.87), fresh episodes drawn alike 0.74 (run 17: 0.79), caption top-1 0.731,
+still-arm share 0.41 (``bench/results/domain_clip_run33_epochs4.json``).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
