@@ -23,7 +23,7 @@ PUSH_WHOLE_BASELINE = "the red cube is far from the blue pad and the gripper is 
 CAPTION_DRAW, CAPTION_EPISODES = 1, 240     # bench.domain_clip's caption draw
 FIT_DRAW, FIT_EPISODES = 5000, 60           # bench.domain_clip's fit check: fresh episodes drawn like a round's
 COMPARE_DRAWS, COMPARE_EPISODES = (1000, 2000), 60   # bench.clip_compare's default draws
-SPEARMAN_EPISODES = 144     # bench.domain_clip's scripted rollouts per task for the Spearman (same seed as the captions')
+SPEARMAN_EPISODES = 144     # bench.domain_clip's Spearman: scripted rollouts per task, from CAPTION_DRAW's seed
 PUSH_PROMPTS = {"task": (PUSH_GOAL, PUSH_BASELINE), "whole": (PUSH_WHOLE_GOAL, PUSH_WHOLE_BASELINE)}
 
 

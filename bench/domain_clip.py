@@ -1,6 +1,7 @@
 """The shipped studio CLIP, measured on data it never saw.
 
-``python -m bench.domain_clip [--quick] [--checkpoint PATH] [--episodes N] [--caption-episodes N]`` loads
+``python -m bench.domain_clip [--quick] [--checkpoint PATH] [--episodes N] [--caption-episodes N]
+[--spearman-episodes N]`` loads
 ``assets/studio_clip.pt`` (or a candidate checkpoint, to measure it before shipping it) through the studio's real
 loader (:class:`agents.vlm.embedder.ClipEmbedder`) and measures:
 
@@ -85,7 +86,7 @@ import torch
 from PIL import Image
 
 from agents.vlm.captions import HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, TRAIN_TEMPLATES
-from agents.vlm.domain_data import EVAL_SEED_OFFSET, HELDOUT_OBJECT, manipulation_frames
+from agents.vlm.domain_data import EVAL_SEED_OFFSET, HELDOUT_OBJECT, FrameSet, manipulation_frames
 from agents.vlm.domain_eval import arm_hover, arm_occlusion, caption_retrieval, episode_interval, gripper_probe, \
     gripper_retrieval, progress_spearman, relation_ceiling, reward_by_distance, scripted_frames, shape_probe, \
     shape_sets, token_shape_probe
@@ -218,15 +219,18 @@ def main(argv=None) -> dict:
     n_spearman = 6 if args.quick else args.spearman_episodes
     # Rendered once: a longer draw starts with the shorter one's rollouts (one random stream, drawn in order).
     long = {task: scripted_frames(task, max(episodes, n_spearman), seed) for task in ("push", "pick_place")}
-    rollouts = {task: f.subset(f.episode < episodes) for task, f in long.items()}
-    spearman_sets = {task: f.subset(f.episode < n_spearman) for task, f in long.items()}
+
+    def first(n: int) -> dict[str, FrameSet]:     # the first n rollouts of each task (no copy when that is all)
+        return {task: f if n >= max(episodes, n_spearman) else f.subset(f.episode < n) for task, f in long.items()}
+
+    rollouts, spearman_sets = first(episodes), first(n_spearman)
     progress = progress_spearman(embedder.embed_images, embedder.embed_texts, n_spearman, seed,
                                  frames_by_task=spearman_sets)
     progress_36 = (progress_spearman(embedder.embed_images, embedder.embed_texts, SPEARMAN_CONTINUITY, seed,
-                                     frames_by_task={t: f.subset(f.episode < SPEARMAN_CONTINUITY)
-                                                     for t, f in long.items()})
+                                     frames_by_task=first(SPEARMAN_CONTINUITY))
                    if n_spearman >= SPEARMAN_CONTINUITY else None)
     ceiling = relation_ceiling(spearman_sets)
+    del long, spearman_sets      # some 0.8 GB of frames; the other rollout measures keep the first ``episodes``
     hover = arm_hover(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
     occlusion = arm_occlusion(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
     by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts, episodes, seed,
@@ -291,7 +295,7 @@ def main(argv=None) -> dict:
     details = {"retrieval_heldout_scenes": scenes, "retrieval_heldout_scenes_train_templates": seen_wording,
                "retrieval_heldout_object": held_obj, "retrieval_poses": pose_ret,
                "word_probe": word_probe, "pose_word_probe": pose_word_probe, "push_reward_by_distance": by_distance,
-               "progress_spearman": progress, "relation_ceiling": ceiling,
+               "progress_spearman": progress, "progress_spearman_36": progress_36, "relation_ceiling": ceiling,
                "arm_hover": hover, "arm_occlusion": occlusion, "still_arm": still, "gripper": grip,
                "still_arm_whole_prompt": still_whole,
                "still_arm_sheet": sheet.name, "shape_probe": probe, "token_shape_probe": token_probe,

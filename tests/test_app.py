@@ -181,7 +181,7 @@ def test_a_url_naming_a_missing_run_says_so_and_shows_the_newest(finished_run, l
     at.query_params["run"] = "no-such-run"
     at.run()
     assert not at.exception, at.exception
-    assert any("No run 'no-such-run' on this machine" in t.value for t in at.toast), [t.value for t in at.toast]
+    assert any("No run `no-such-run` on this machine" in t.value for t in at.toast), [t.value for t in at.toast]
     assert at.query_params["run"] == live_run.run_id, "the newest (active) run is shown and put in the URL"
 
 

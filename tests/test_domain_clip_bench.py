@@ -77,6 +77,8 @@ def test_the_spearman_draw_keeps_the_old_rollouts_as_its_first_episodes():
 
 def test_the_draws_of_the_benches_share_no_scene(capsys):
     width = max(domain_clip.FIT_EPISODES, clip_compare.DEFAULT_EPISODES)
+    # The Spearman's rollouts are seeded as the caption draw's episodes, from its seed: within its scenes' range.
+    assert domain_clip.SPEARMAN_EPISODES <= domain_clip.CAPTION_EPISODES
     assert not clip_compare.draws_meet(domain_clip.FIT_DRAW, domain_clip.CAPTION_DRAW, domain_clip.CAPTION_EPISODES)
     for draw in clip_compare.DEFAULT_DRAWS:
         assert not clip_compare.draws_meet(draw, domain_clip.CAPTION_DRAW, domain_clip.CAPTION_EPISODES)

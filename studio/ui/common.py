@@ -82,8 +82,9 @@ def pick_run(label: str, key: str, infos: list[RunInfo] | None = None, container
     wanted = st.query_params.get("run") or st.session_state.get("run_id")
     if wanted not in ids:
         if st.query_params.get("run"):
-            st.toast(f"No run {st.query_params.get('run')!r} on this machine (the address's ?run=); showing "
-                     f"{ids[0]}. The Runs page lists every run on disk.", icon=":material/search_off:")
+            asked = str(st.query_params.get("run")).replace("`", "'")      # shown as code, not as Markdown
+            st.toast(f"No run `{asked}` on this machine (the address's ?run=); showing {ids[0]}. The Runs page "
+                     f"lists every run on disk.", icon=":material/search_off:")
         wanted = ids[0]
     select_run(wanted)
     if st.session_state.get(key) != wanted:

@@ -33,7 +33,7 @@ def pages() -> dict[str, st.Page]:
 
 def _to_studio() -> None:
     """``/studio``: switch to the Studio page at ``/``, keeping the query (``?run=...``)."""
-    st.switch_page(page("studio"), query_params=st.query_params.to_dict())
+    st.switch_page(page("studio"), query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
 
 # "" is Streamlit's section without a header: those pages are links in the top bar; the others a menu. Hidden
