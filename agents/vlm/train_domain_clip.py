@@ -93,7 +93,8 @@ Run 32 (not shipped): run 17's command with ``--lr 1e-3``, one round from run 17
 own round 0.82, still-arm share 0.48 (``bench/results/domain_clip_run32_lr1e3.json``).
 Run 33 (not shipped): run 17's command with ``--epochs 4``, one round from run 17, seed 610000: its own round fitted
 at 0.86 (shape pairwise 0.88; run 17 0.87), fresh episodes drawn alike 0.74 (run 17: 0.79), caption top-1 0.731,
-still-arm share 0.41 (``bench/results/domain_clip_run33_epochs4.json``).
+still-arm share 0.41 (``bench/results/domain_clip_run33_epochs4.json``). The Spearman figures above are
+``bench.domain_clip``'s 36 rollouts a task, its draw until 2026-11-28 (``spearman_progress_36`` since).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
