@@ -220,14 +220,14 @@ def main(argv=None) -> dict:
     # Rendered once: a longer draw starts with the shorter one's rollouts (one random stream, drawn in order).
     long = {task: scripted_frames(task, max(episodes, n_spearman), seed) for task in ("push", "pick_place")}
 
-    def first(n: int) -> dict[str, FrameSet]:     # the first n rollouts of each task (no copy when that is all)
+    def first_rollouts(n: int) -> dict[str, FrameSet]:     # the first n rollouts of each task (no copy when that is all)
         return {task: f if n >= max(episodes, n_spearman) else f.subset(f.episode < n) for task, f in long.items()}
 
-    rollouts, spearman_sets = first(episodes), first(n_spearman)
+    rollouts, spearman_sets = first_rollouts(episodes), first_rollouts(n_spearman)
     progress = progress_spearman(embedder.embed_images, embedder.embed_texts, n_spearman, seed,
                                  frames_by_task=spearman_sets)
     progress_36 = (progress_spearman(embedder.embed_images, embedder.embed_texts, SPEARMAN_CONTINUITY, seed,
-                                     frames_by_task=first(SPEARMAN_CONTINUITY))
+                                     frames_by_task=first_rollouts(SPEARMAN_CONTINUITY))
                    if n_spearman >= SPEARMAN_CONTINUITY else None)
     ceiling = relation_ceiling(spearman_sets)
     del long, spearman_sets      # some 0.8 GB of frames; the other rollout measures keep the first ``episodes``
