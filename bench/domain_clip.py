@@ -130,11 +130,19 @@ def embeds_per_s(embedder, threads: int, seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
-def embedded_once(embed_images, images: np.ndarray):
+def embedded_once(embed_images, images: np.ndarray, prefixes: tuple[np.ndarray, ...] = ()):
     """``embed_images`` with ``images``' embeddings computed once: every caption measure below scores the same
-    held-out frames (9,335 of them), and each would embed them again."""
+    held-out frames (9,335 of them), and each would embed them again. ``prefixes``: arrays that are the first rows
+    of ``images`` (a shorter draw's frames, :func:`main`'s first rollouts), served the first rows' embeddings."""
     cached = embed_images(images)
-    return lambda x: cached if x is images else embed_images(x)
+    known = [(images, cached), *((prefix, cached[:len(prefix)]) for prefix in prefixes)]
+
+    def embed(x: np.ndarray) -> np.ndarray:
+        for array, embeddings in known:
+            if x is array:
+                return embeddings
+        return embed_images(x)
+    return embed
 
 
 def fit_check(embedder, checkpoint: Path, episodes: int) -> dict | None:
@@ -143,7 +151,8 @@ def fit_check(embedder, checkpoint: Path, episodes: int) -> dict | None:
 
     "Own" assumes today's renderer draws the round's frames as the trainer did (runs trained before an option
     existed render without it, and the sidecar holds no per-frame record to check against); a round is seen once
-    (one epoch), so this is what one pass taught. ``episodes`` is capped at the round's own episode count."""
+    (one epoch; four in run 33), so this is what one pass taught. ``episodes`` is capped at the round's own
+    episode count."""
     sidecar = checkpoint.with_suffix(".json")
     try:
         config = json.loads(sidecar.read_text())["config"]
@@ -220,21 +229,23 @@ def main(argv=None) -> dict:
     # Rendered once: a longer draw starts with the shorter one's rollouts (one random stream, drawn in order).
     long = {task: scripted_frames(task, max(episodes, n_spearman), seed) for task in ("push", "pick_place")}
 
-    def first_rollouts(n: int) -> dict[str, FrameSet]:     # the first n rollouts of each task (no copy when that is all)
+    def first_rollouts(n: int) -> dict[str, FrameSet]:      # the first n rollouts of each task (no copy if all)
         return {task: f if n >= max(episodes, n_spearman) else f.subset(f.episode < n) for task, f in long.items()}
 
     rollouts, spearman_sets = first_rollouts(episodes), first_rollouts(n_spearman)
-    progress = progress_spearman(embedder.embed_images, embedder.embed_texts, n_spearman, seed,
-                                 frames_by_task=spearman_sets)
-    progress_36 = (progress_spearman(embedder.embed_images, embedder.embed_texts, SPEARMAN_CONTINUITY, seed,
-                                     frames_by_task=first_rollouts(SPEARMAN_CONTINUITY))
-                   if n_spearman >= SPEARMAN_CONTINUITY else None)
+    sets_36 = first_rollouts(SPEARMAN_CONTINUITY)
+    embed_rollouts = embedder.embed_images       # each task's rollouts embedded once, for every measure below
+    for task, f in long.items():
+        embed_rollouts = embedded_once(embed_rollouts, f.images, (rollouts[task].images, sets_36[task].images))
+    progress = progress_spearman(embed_rollouts, embedder.embed_texts, n_spearman, seed, frames_by_task=spearman_sets)
+    progress_36 = (progress_spearman(embed_rollouts, embedder.embed_texts, SPEARMAN_CONTINUITY, seed,
+                                     frames_by_task=sets_36) if n_spearman >= SPEARMAN_CONTINUITY else None)
     ceiling = relation_ceiling(spearman_sets)
-    del long, spearman_sets      # some 0.8 GB of frames; the other rollout measures keep the first ``episodes``
-    hover = arm_hover(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
-    occlusion = arm_occlusion(embedder.embed_images, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
-    by_distance = reward_by_distance(embedder.embed_images, embedder.embed_texts, episodes, seed,
-                                     frames=rollouts["push"])
+    hover = arm_hover(embed_rollouts, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
+    occlusion = arm_occlusion(embed_rollouts, embedder.embed_texts, episodes, seed, scripted=rollouts["push"])
+    by_distance = reward_by_distance(embed_rollouts, embedder.embed_texts, episodes, seed, frames=rollouts["push"])
+    # Some 0.8 GB of frames (and the embedder that holds them); the measures below keep the first ``episodes``.
+    del long, spearman_sets, sets_36, embed_rollouts
 
     def still_arm(prompt: str) -> dict:      # the same held-out scenes and search for every prompt
         return still_arm_share(embedder.embed_images, embedder.embed_texts,
