@@ -22,9 +22,11 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_normalize
 
 from agents.live_reward import (ReplayLabels, TransitionLog, extra_info_keys, next_observations, rescore_rollout,
                                 terminated_flags)
+from agents.normalize import raw_terminal_infos
 from agents.reward_factory import apply_terms, reward_camera
 from agents.rewards.stack import RewardStack, StackState
 from agents.rewards.wrappers import VecRewardStack
@@ -94,6 +96,10 @@ class LiveRewardCallback(BaseCallback):
         on_rescore: called with ``(steps, version, error)`` after each rollout re-scoring attempt.
         demo_labels: the labels of the demonstrations in a :class:`agents.demos.DemoReplayBuffer` (from
             :func:`agents.demos.play_for_stack`): an edit relabels them with the agent's own steps.
+
+    Under a ``VecNormalize`` (``RunConfig.normalize``) the log still holds the raw observations and the rewards
+    as the stack gave them (a shaping term's potential reads raw observations, and EPIC compares raw rewards);
+    a re-scored rollout is put back on the learner's scale.
     """
 
     def __init__(self, stack: RewardStack, reward_env: VecRewardStack, embedder: Any = None, window: int = 4096,
@@ -110,10 +116,34 @@ class LiveRewardCallback(BaseCallback):
         self._seen = 0
         self._rollout_first = 0
         self._pending_slot: int | None = None  # replay slot stored with the pre-edit reward after a relabel
+        self._normalize: VecNormalize | None = None
+        self._raw_obs: np.ndarray | None = None   # the raw observation before the current step (under VecNormalize)
 
     # ------------------------------------------------------------------ setup
     def _init_callback(self) -> None:
         self._sync_embeddings()
+        self._normalize = unwrap_vec_normalize(self.training_env)
+
+    def _on_training_start(self) -> None:
+        if self._normalize is not None and self._normalize.norm_obs and not isinstance(self._normalize.old_obs,
+                                                                                     dict):
+            self._raw_obs = self._normalize.get_original_obs()     # the reset learn() began from
+
+    def _raw_step(self, infos: Sequence[Mapping], dones: np.ndarray) -> tuple[Any, Any, np.ndarray, float]:
+        """This step's observation before and after and its rewards, as the stack saw and gave them, and the
+        factor the learner's rewards are of those (a VecNormalize's, exactly as its ``step_wait`` just used)."""
+        vn, rewards, factor = self._normalize, np.array(self.locals["rewards"], dtype=np.float64), 1.0
+        if vn is not None and vn.norm_reward:
+            rewards = vn.get_original_reward().astype(np.float64)
+            factor = float(1.0 / np.sqrt(vn.ret_rms.var + vn.epsilon))
+        if vn is None or not vn.norm_obs or isinstance(vn.old_obs, dict):
+            return self.model._last_obs, next_observations(self.locals["new_obs"], dones, infos), rewards, factor
+        raw_new = vn.get_original_obs()
+        before = self._raw_obs if self._raw_obs is not None else vn.unnormalize_obs(self.model._last_obs)
+        # VecNormalize normalised (and clipped) the terminal observations in place; the layer below it kept them
+        after = next_observations(raw_new, dones, raw_terminal_infos(self.training_env, dones, infos, vn))
+        self._raw_obs = raw_new
+        return before, after, rewards, factor
 
     def _make_log(self, infos: Sequence[Mapping]) -> None:
         keys = list(infos[0].get("world_reward_terms", {}))
@@ -148,9 +178,9 @@ class LiveRewardCallback(BaseCallback):
         if self.reward_env.store is self._sink and self._sink.count > self._seen:
             emb, self._seen = self._sink.latest, self._sink.count
         terminated = terminated_flags(dones, infos)
-        nxt = next_observations(self.locals["new_obs"], dones, infos)
-        self.log.add(self.model._last_obs, nxt, infos, terminated, np.array(self.locals["rewards"], dtype=np.float64),
-                     int(infos[0].get("reward_version", self.stack.version)), self.num_timesteps, emb)
+        before, nxt, rewards, factor = self._raw_step(infos, dones)
+        self.log.add(before, nxt, infos, terminated, rewards,
+                     int(infos[0].get("reward_version", self.stack.version)), self.num_timesteps, emb, factor)
         if self.labels is not None:
             self.labels.record(self.model.replay_buffer.pos, infos, terminated, emb)
         return True
@@ -163,7 +193,10 @@ class LiveRewardCallback(BaseCallback):
         if not np.any(self.log.version[rows] != self.stack.version):
             return
         try:
-            steps, error = rescore_rollout(buffer, self.log, self._rollout_first, self.stack, self.model.gamma), ""
+            vn = self._normalize
+            clip = vn.clip_reward if vn is not None and vn.norm_reward else None
+            steps, error = rescore_rollout(buffer, self.log, self._rollout_first, self.stack, self.model.gamma,
+                                           clip), ""
         except ValueError as exc:
             steps, error = 0, str(exc)
         if self.on_rescore is not None:

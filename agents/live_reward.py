@@ -94,6 +94,9 @@ class TransitionLog:
         self.world_terms: list[tuple[dict, bool, dict] | None] = [None] * self.capacity
         self.terminated = np.zeros(self.capacity, dtype=bool)
         self.reward = np.zeros(self.capacity)
+        # what the learner's reward was of ``reward`` at each step (1 unless a VecNormalize divided it by its
+        # return spread, which changes every step): a re-scored reward reaches the learner through the same factor
+        self.learner_factor = np.ones(self.capacity)
         self.version = np.zeros(self.capacity, dtype=np.int64)
         self.step = np.zeros(self.capacity, dtype=np.int64)
         self.embeddings: np.ndarray | None = None      # (capacity, D) float32, allocated on first use
@@ -104,7 +107,8 @@ class TransitionLog:
         return min(self.total, self.capacity)
 
     def add(self, obs: Any, next_obs: Any, infos: Sequence[dict], terminated: np.ndarray,
-            reward: np.ndarray, version: int, step: int, embeddings: np.ndarray | None = None) -> None:
+            reward: np.ndarray, version: int, step: int, embeddings: np.ndarray | None = None,
+            learner_factor: float = 1.0) -> None:
         """Append one vector step (``n`` rows, one per env); ``obs``/``next_obs`` are ignored when ``obs_dim`` is 0."""
         n = len(infos)
         start = self.total % self.capacity
@@ -118,6 +122,7 @@ class TransitionLog:
                                                              {k: info[k] for k in self.info_keys if k in info})
         self.terminated[rows] = terminated
         self.reward[rows] = reward
+        self.learner_factor[rows] = learner_factor
         self.version[rows] = version
         self.step[rows] = step
         if embeddings is not None:
@@ -170,13 +175,20 @@ class TransitionLog:
                          infos=self.infos(rows), embeddings=emb, dones=self.terminated[rows])
 
 
-def rescore_rollout(buffer: Any, log: TransitionLog, first: int, stack: RewardStack, gamma: float) -> int:
+def rescore_rollout(buffer: Any, log: TransitionLog, first: int, stack: RewardStack, gamma: float,
+                    clip_reward: float | None = None) -> int:
     """Re-score a full rollout buffer with the stack's current reward; returns the steps re-scored.
 
     Args:
         buffer: an SB3 ``RolloutBuffer`` (or ``RecurrentRolloutBuffer``) after ``compute_returns_and_advantage``.
-        log: the transition log holding the rollout's steps, added since ``first`` in buffer order.
+        log: the transition log holding the rollout's steps, added since ``first`` in buffer order, with the
+            rewards as the stack gave them and the factor each reached the learner through
+            (``TransitionLog.learner_factor``).
         first: ``log.total`` when the rollout started.
+        clip_reward: where the learner's rewards were clipped (a ``VecNormalize``'s ``clip_reward``), or ``None``.
+            Each stored reward moves by ``clip(new * f) - clip(old * f)``, with ``f`` its own step's factor, so it
+            becomes what that step would have stored under the new reward, and a time-limit bootstrap SB3 added
+            to it stays.
 
     Raises:
         ValueError: the log does not hold exactly this rollout, or the new reward needs data the log lacks
@@ -193,7 +205,12 @@ def rescore_rollout(buffer: Any, log: TransitionLog, first: int, stack: RewardSt
         raise ValueError("the new reward has a CLIP term but steps of this rollout were collected without image "
                          "embeddings (no CLIP term was on); the rollout keeps its old rewards")
     new = stack.evaluate(log.batch(rows)).total
-    delta = (new - log.reward[rows]).reshape(steps, n_envs)
+    factor = log.learner_factor[rows]
+
+    def learner(r: np.ndarray) -> np.ndarray:
+        r = r * factor
+        return r if clip_reward is None else np.clip(r, -clip_reward, clip_reward)
+    delta = (learner(new) - learner(log.reward[rows])).reshape(steps, n_envs)
     if gamma > 0:
         next_values = (buffer.advantages[-1] + buffer.values[-1] - buffer.rewards[-1]) / gamma
     else:

@@ -104,7 +104,7 @@ def _receive(conn, proc, worker: int):
             pass
     if not ready:
         raise RuntimeError(f"rendering worker {worker} sent nothing for {WORKER_TIMEOUT_S:.0f} s")
-    proc.join(timeout=5)
+    proc.join(timeout=20)        # its pipe closed as it exits; a spawned process can take seconds to get there
     raise RuntimeError(f"rendering worker {worker} stopped (exit code {proc.exitcode}); its error is printed "
                        f"above (run with --configs 1x1 to see it alone)")
 

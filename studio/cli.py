@@ -6,6 +6,7 @@
                            [--seed 0] [--config run.yaml] [--set algo_kwargs.n_steps=128 ...] [--detach]
     python -m studio train --world studio/FastMapRoom-v0 --agent dcem [--reward bonus.yaml]   (memory agent)
     python -m studio train --config examples/clip_push_demos.yaml    (SAC from scripted demonstrations: --demos N)
+    python -m studio train --config examples/clip_push_ppo_demos.yaml  (PPO cloned from them, --normalize)
     python -m studio eval --run <run id> --episodes 10 [--checkpoint path.zip] [--stochastic]
     python -m studio runs [--json]
     python -m studio edit --run <run id> --reward spec.yaml      (live edit of a running run)
@@ -48,8 +49,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="policy: mlp (default), or on studio/FastMapRoom-v0 dcem (its default), memoryless, "
                         "no_memory or lstm (trains with recurrent_ppo)")
     t.add_argument("--steps", type=int, help="total env steps")
-    t.add_argument("--demos", type=int, help="SAC on a table-top world: scripted demonstration episodes played "
-                                             "through the reward first, half of every batch drawn from them")
+    t.add_argument("--demos", type=int, help="SAC or PPO on a table-top world: scripted demonstration episodes "
+                                             "played through the reward first; SAC draws half of every batch from "
+                                             "them, PPO starts cloned from them")
+    t.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                   help="PPO: the learner sees observations and rewards normalised (SB3's VecNormalize); the "
+                        "statistics go into each checkpoint's .json (--no-normalize: off, whatever --config says)")
     t.add_argument("--standardize-reward", action=argparse.BooleanOptionalAction, default=None,
                    help="SAC: the learner sees rewards standardised by their mean and spread when learning starts "
                         "(again after each edit that relabels the buffer); charts and recordings keep them as given "
@@ -105,7 +110,7 @@ def build_config(args: argparse.Namespace):
     for flag, key in (("world", "world_id"), ("algo", "algo"), ("agent", "agent"), ("steps", "total_steps"),
                       ("n_envs", "n_envs"), ("seed", "seed"), ("device", "device"), ("name", "name"),
                       ("clip_model", "clip_model"), ("subprocess_envs", "subprocess_envs"),
-                      ("demos", "demos"), ("standardize_reward", "standardize_reward")):
+                      ("demos", "demos"), ("standardize_reward", "standardize_reward"), ("normalize", "normalize")):
         if getattr(args, flag) is not None:
             data[key] = getattr(args, flag)
     if args.world_arg:
@@ -212,6 +217,7 @@ def evaluate(session, episodes: int = 10, checkpoint: Path | None = None, determ
     import torch
 
     from agents.reward_factory import build_stack
+    from agents.normalize import observation_map
     from agents.sb3_factory import load_model, make_venv
 
     torch.set_num_threads(1)
@@ -230,13 +236,14 @@ def evaluate(session, episodes: int = 10, checkpoint: Path | None = None, determ
     stack = build_stack(spec.term_params(), embedder)
     venv, _ = make_venv(config.world_id, config.world_kwargs, 1, seed, stack, camera=spec.camera, agent=config.agent)
     model = load_model(config.algo, path, device="cpu")
+    policy_obs = observation_map(path, config.normalize)
     returns, world_returns, lengths, successes = [], [], [], []
     obs = venv.reset()
     state, start = None, np.ones(1, dtype=bool)
     ret = world = 0.0
     length = 0
     while len(returns) < episodes:
-        action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
+        action, state = model.predict(policy_obs(obs), state=state, episode_start=start, deterministic=deterministic)
         obs, reward, done, infos = venv.step(action)
         ret += float(reward[0])
         world += float(infos[0].get("world_reward", 0.0))

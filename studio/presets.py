@@ -199,13 +199,15 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
                seed: int = 0, algo_kwargs: dict[str, Any] | None = None, name: str = "",
                frame_every_s: float = FRAME_EVERY_S, frame_size: int = FRAME_SIZE, record: bool = False,
                agent: str | None = None, clip_model: str | None = None,
-               subprocess_envs: bool = False, demos: int = 0, standardize_reward: bool = False) -> RunConfig:
+               subprocess_envs: bool = False, demos: int = 0, standardize_reward: bool = False,
+               normalize: bool = False) -> RunConfig:
     """The validated run config for the Studio page's choices (the UI's only output). ``agent``: the policy
     (``None``: the world's default, ``mlp``, or ``dcem`` in the object-naming room); ``lstm`` trains with
     Recurrent PPO whatever ``algo`` says, the other memory-room agents with PPO. ``clip_model``: the CLIP
     model setting (``None`` or blank: ``$STUDIO_CLIP_MODEL`` or the studio CLIP, fixed when the run starts).
-    ``demos``: scripted demonstration episodes for SAC on a table-top world (``RunConfig.demos``);
-    ``standardize_reward``: SAC learns from the reward standardised (``RunConfig.standardize_reward``).
+    ``demos``: scripted demonstration episodes for SAC or PPO on a table-top world (``RunConfig.demos``);
+    ``standardize_reward``: SAC learns from the reward standardised (``RunConfig.standardize_reward``);
+    ``normalize``: PPO learns from observations and rewards normalised (``RunConfig.normalize``).
 
     Raises:
         SpecError: naming the bad field (e.g. ``algo_kwargs ['n_step'] are not ppo arguments``).
@@ -225,7 +227,7 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
         "telemetry": {"frame_every_s": frame_every_s, "frame_size": frame_size},
         "recording": {"enabled": bool(record)}, "clip_model": clip_model,
         "subprocess_envs": bool(subprocess_envs), "demos": int(demos),
-        "standardize_reward": bool(standardize_reward), **extra})
+        "standardize_reward": bool(standardize_reward), "normalize": bool(normalize), **extra})
 
 
 __all__ = ["AGENT_TITLES", "ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",

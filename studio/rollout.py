@@ -83,6 +83,7 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
         FileNotFoundError: the run has no checkpoint yet (the message says how to get one).
     """
     from agents.rewards.wrappers import default_reward_camera, render_reward_frame
+    from agents.normalize import observation_map
     from agents.sb3_factory import load_model
 
     paths = RunPaths(Path(run_dir))
@@ -93,6 +94,7 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
         raise FileNotFoundError(f"run {paths.run_id} has no checkpoint yet; press Save on the Studio page while it "
                                 f"trains (or stop it, which saves one)")
     model = load_model(config.algo, path, device="cpu")
+    policy_obs = observation_map(path, config.normalize)
     env = worlds.make(config.world_id, render_profile="viewer", width=size, height=size, **config.world_kwargs)
     if config.agent != "mlp":               # the policy acts through the harness's wrappers (moves, memory)
         from agents.memory.train import wrap_world
@@ -111,7 +113,8 @@ def policy_episode(run_dir: str | Path, checkpoint: str | Path | None = None, se
         terms: dict[str, list[float]] = {}
         state, episode_start, done = None, np.ones(1, dtype=bool), False
         while not done:
-            action, state = model.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
+            action, state = model.predict(policy_obs(obs), state=state, episode_start=episode_start,
+                                          deterministic=deterministic)
             episode_start = np.zeros(1, dtype=bool)
             obs, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated

@@ -364,11 +364,19 @@ class RunConfig(BaseModel):
     total_steps: Annotated[int, Field(ge=1, le=10**9)] = 100_000
     """Env steps to train for (summed over envs)."""
     demos: Annotated[int, Field(ge=0, le=1000)] = 0
-    """Scripted demonstration episodes (``agents.scripted``) played through the run's reward before training
-    and kept beside SAC's replay buffer; every batch draws half from them (``agents.demos``), and a reward edit
-    relabels them with the agent's own steps (or drops them where it cannot: a CLIP term added to a reward that
-    had none, or ``telemetry.relabel_replay`` off). They do not count in ``total_steps``. SAC on the table-top worlds
-    only, with envs in the trainer's process. ``bench.clip_push`` measures what 50 do for a CLIP prompt."""
+    """Scripted demonstration episodes (``agents.scripted``) played through the run's reward before training.
+    SAC keeps them beside its replay buffer; every batch draws half from them (``agents.demos``), and a reward
+    edit relabels them with the agent's own steps (or drops them where it cannot: a CLIP term added to a reward
+    that had none, or ``telemetry.relabel_replay`` off). PPO, which keeps no buffer, starts cloned from them: the
+    policy from their actions, the value head from the returns they were paid (with ``normalize``, on its scale).
+    They do not count in ``total_steps``. SAC or PPO (MLP policy) on the table-top worlds, with envs in the
+    trainer's process. ``bench.clip_push`` measures what 50 do for a CLIP prompt, with either learner."""
+    normalize: StrictBool = False
+    """PPO only: the learner sees observations and rewards normalised by SB3's ``VecNormalize`` (running mean
+    and variance of each observation entry; rewards divided by the spread of the discounted return), as
+    ``bench.clip_push --algo ppo`` trains. Its statistics go into every checkpoint's ``.json`` as plain numbers
+    (``agents.normalize``), and evaluation, Inspect and recorded evaluations play the policy through them.
+    Telemetry, charts, recordings and reward edits keep the reward as the stack gives it."""
     standardize_reward: StrictBool = False
     """SAC only: the learner sees every reward standardised, ``(r - mean) / std``, with the mean and spread
     measured on its own stored steps when learning starts (after SAC's ``learning_starts`` steps, 1,000 by
@@ -456,13 +464,27 @@ class RunConfig(BaseModel):
 
         if not self.demos:
             return self
-        self._sac_buffer_option(f"demos: {self.demos}", "demos: 0")
+        if self.algo == "sac":
+            self._sac_buffer_option(f"demos: {self.demos}", "demos: 0")
+        elif self.algo != "ppo":       # PPO starts cloned from them (worker); no buffer is involved
+            raise ValueError(f"demos: {self.demos} needs algo sac (kept beside its replay buffer) or ppo (cloned "
+                             f"into its policy), not {self.algo!r}: set one of them, or demos: 0")
         if worlds.WORLDS[self.world_id].family != "manipulation":
             raise ValueError(f"demos: {self.demos}: the scripted controller plays the table-top worlds only, not "
                              f"{self.world_id}; set demos: 0")
         if self.subprocess_envs:
             raise ValueError(f"demos: {self.demos} needs the envs in the trainer's process (the controller reads "
                              "each env's true state): set subprocess_envs: false, or demos: 0")
+        return self
+
+    @model_validator(mode="after")
+    def _normalize_fits(self) -> "RunConfig":
+        if self.normalize and (self.algo != "ppo" or self.agent != "mlp"):
+            fix = ("set algo: ppo" if self.algo != "ppo"
+                   else "use agent mlp on a world with flat observations (table-top, humanoid, shared workspace)")
+            raise ValueError(f"normalize: true is for PPO with the MLP policy (flat observations), not algo "
+                             f"{self.algo!r} with agent {self.agent!r}: {fix}, or set normalize: false (SAC has "
+                             f"standardize_reward)")
         return self
 
     @model_validator(mode="after")

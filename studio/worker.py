@@ -12,7 +12,8 @@ or at a rollout start), where nothing is in flight:
 
 ====================  ================================================================================
 ``pause``/``resume``  block at the boundary (the status reads ``paused``) / carry on
-``save``              write ``checkpoints/step-<n>.zip`` (+ ``.json``)
+``save``              write ``checkpoints/step-<n>.zip`` (+ ``.json``: step, spec version, the learner's
+                      reward standardisation, and with ``normalize`` the observation statistics)
 ``stop``              save a checkpoint and finish with state ``stopped``
 ``apply_spec``        apply the spec to the live reward stack: the next env step is scored with it. The
                       spec gets version ``previous + 1`` and ``effective_step`` (env steps done); an
@@ -98,16 +99,24 @@ class Worker:
                                                subprocess_envs=cfg.subprocess_envs)
         demos = self._play_demos() if cfg.demos else None      # before the recorder: they are not the agent's
         if cfg.recording.enabled:
-            self.venv = self._recorder(self.venv)
+            self.venv = self._recorder(self.venv)       # below any normalisation: recordings keep raw steps
+        if cfg.normalize:
+            from agents.normalize import normalize_venv
+
+            self.venv = normalize_venv(self.venv)       # its gamma is set to the learner's below
         device = cfg.device if cfg.device != "auto" else ("cuda" if _cuda() else "cpu")
         algo_kwargs = cfg.algo_kwargs
-        if demos is not None or cfg.standardize_reward:
+        if (demos is not None and cfg.algo == "sac") or cfg.standardize_reward:
             from agents.demos import sac_demo_kwargs
 
             algo_kwargs = sac_demo_kwargs(algo_kwargs)
         self.model = make_model(cfg.algo, self.venv, algo_kwargs, cfg.seed, device, self.paths.sb3, cfg.agent)
-        if demos is not None:
+        if cfg.normalize:       # the returns it divides rewards by are the ones the learner discounts
+            self.model.get_vec_normalize_env().gamma = float(self.model.gamma)
+        if demos is not None and cfg.algo == "sac":
             self.model.replay_buffer.add_demos(demos)
+        elif demos is not None:
+            self._clone_demos(demos)
         if cfg.standardize_reward:
             from agents.reward_scale import RewardStandardizer
 
@@ -134,9 +143,26 @@ class Worker:
         seconds = time.time() - start
         self.tel.event("demos", step=0, episodes=demos.episodes, steps=len(demos), successes=demos.successes,
                        seconds=round(seconds, 1))
+        use = (f"every SAC batch draws {DEMO_SHARE:.0%} from them" if self.config.algo == "sac"
+               else "PPO starts cloned from them")
         self.tel.log(f"played {demos.episodes} scripted demonstrations ({demos.successes} succeeded, "
-                     f"{len(demos)} steps) in {seconds:.0f} s; every SAC batch draws {DEMO_SHARE:.0%} from them")
+                     f"{len(demos)} steps) in {seconds:.0f} s; {use}")
         return demos
+
+    def _clone_demos(self, demos) -> None:
+        """PPO keeps no buffer: it starts from the demonstrations instead, the policy cloned from their actions
+        and its value head fitted to the returns the run's reward paid them (:func:`agents.demos.pretrain_on_policy`),
+        first put on the scale of the run's ``VecNormalize`` when it has one. A later reward edit cannot reach
+        them, and need not: they shaped where PPO starts, not what it goes on learning from."""
+        from agents.demos import normalised_by, pretrain_on_policy
+
+        self.demo_labels = None          # nothing to relabel
+        vn = self.model.get_vec_normalize_env()
+        start = time.time()
+        losses = pretrain_on_policy(self.model, normalised_by(vn, demos) if vn is not None else demos)
+        self.tel.event("demos_cloned", step=0, seconds=round(time.time() - start, 1), **losses)
+        self.tel.log(f"cloned the policy from the demonstrations in {time.time() - start:.0f} s "
+                     f"(behaviour-cloning loss {losses['bc_loss']}, value loss {losses['value_loss']})")
 
     def _recorder(self, venv):
         """Wrap ``venv`` so every training episode is recorded (``recordings/`` in the run folder)."""
@@ -431,12 +457,16 @@ class Worker:
         self.model.save(tmp)
         os.replace(tmp, final)
         standardizer = self._standardizer()     # the scale the saved critic learnt on (SB3 saves no buffer)
-        write_json_atomic(final.with_suffix(".json"), {"step": step, "spec_version": self.spec.version,
-                                                       "algo": self.config.algo, "reason": reason,
-                                                       "t": time.time(),
-                                                       "reward_standardized": standardizer.state()
-                                                       if standardizer is not None and standardizer.measured
-                                                       else None})
+        sidecar = {"step": step, "spec_version": self.spec.version, "algo": self.config.algo, "reason": reason,
+                   "t": time.time(),
+                   "reward_standardized": standardizer.state()
+                   if standardizer is not None and standardizer.measured else None}
+        vn = self.model.get_vec_normalize_env()
+        if vn is not None:      # the policy acts only on observations normalised as it was trained (as JSON, no pickle)
+            from agents.normalize import SIDECAR_KEY, statistics
+
+            sidecar[SIDECAR_KEY] = statistics(vn)
+        write_json_atomic(final.with_suffix(".json"), sidecar)
         self.tel.event("checkpoint", id=command_id, path=final.name, step=step, reason=reason,
                        spec_version=self.spec.version)
         return final

@@ -114,11 +114,13 @@ def test_bad_algorithm_argument_is_an_error_on_the_page(tmp_path, monkeypatch):
     assert list_runs(tmp_path) == [], "nothing started"
 
 
-def test_scripted_demonstrations_are_offered_for_sac_and_reach_the_run_config(tmp_path, monkeypatch):
+def test_scripted_demonstrations_are_offered_for_sac_and_ppo_and_reach_the_run_config(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
-    assert "new_demos" not in [w.key for w in at.sidebar.number_input]      # PPO (the default): not offered
+    assert "new_demos" in [w.key for w in at.sidebar.number_input]          # PPO (the default) starts cloned
+    at.sidebar.selectbox(key="new_algo").set_value("recurrent_ppo").run()
+    assert "new_demos" not in [w.key for w in at.sidebar.number_input]
     at.sidebar.selectbox(key="new_algo").set_value("sac").run()
     at.sidebar.number_input(key="new_demos").set_value(3)
     at.sidebar.toggle(key="new_subproc").set_value(True)       # which demonstrations cannot go with
@@ -150,6 +152,29 @@ def test_standardising_the_reward_is_offered_for_sac_and_reaches_the_run_config(
     at.sidebar.button(key="start_training").click().run()
     assert not at.exception and "kept, not started" in at.error[0].value
     assert [(c.algo, c.standardize_reward) for c in kept] == [("sac", True)]
+
+
+def test_normalising_is_offered_for_ppo_and_reaches_the_run_config_with_its_demonstrations(tmp_path, monkeypatch):
+    """The PPO recipe of examples/clip_push_ppo_demos.yaml from the page: the toggle is PPO's (not SAC's), and the
+    config the page starts has both (the session's start is replaced by one that keeps the config, as above)."""
+    kept = []
+
+    def keep(config):
+        kept.append(config)
+        raise OSError("kept, not started")
+
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(Session, "start", staticmethod(keep))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.sidebar.selectbox(key="new_algo").set_value("sac").run()
+    assert "new_normalize" not in [w.key for w in at.sidebar.toggle]
+    at.sidebar.selectbox(key="new_algo").set_value("ppo").run()
+    at.sidebar.toggle(key="new_normalize").set_value(True)
+    at.sidebar.number_input(key="new_demos").set_value(5)
+    at.sidebar.button(key="start_training").click().run()
+    assert not at.exception and "kept, not started" in at.error[0].value
+    assert [(c.algo, c.normalize, c.demos) for c in kept] == [("ppo", True, 5)]
 
 
 def test_missing_clip_model_file_is_a_warning_not_a_crash(tmp_path, monkeypatch):

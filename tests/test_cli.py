@@ -99,9 +99,10 @@ def test_a_bad_clip_model_is_refused_naming_the_flag_value(tmp_path):
     assert list_runs(tmp_path) == []
 
 
-def test_demos_without_sac_are_refused_naming_the_fix(tmp_path):
-    out = studio("train", "--world", "studio/Push-v0", "--demos", "5", "--steps", "10", runs=tmp_path)
-    assert out.returncode == 2 and "demos: 5 needs algo sac" in out.stderr
+def test_demos_without_sac_or_ppo_are_refused_naming_the_fix(tmp_path):
+    out = studio("train", "--world", "studio/Push-v0", "--algo", "recurrent_ppo", "--demos", "5", "--steps", "10",
+                 runs=tmp_path)
+    assert out.returncode == 2 and "demos: 5 needs algo sac (kept beside its replay buffer) or ppo" in out.stderr
     assert list_runs(tmp_path) == []
 
 
@@ -121,3 +122,8 @@ def test_a_no_flag_switches_off_what_the_config_file_switches_on(tmp_path):
     off = build_config(_parser().parse_args(["train", "--config", str(config), "--no-standardize-reward",
                                              "--no-subprocess-envs"]))
     assert off.standardize_reward is False and off.subprocess_envs is False
+    ppo = tmp_path / "ppo.yaml"
+    ppo.write_text("world_id: studio/Push-v0\nalgo: ppo\nnormalize: true\n")
+    assert build_config(_parser().parse_args(["train", "--config", str(ppo)])).normalize is True
+    assert build_config(_parser().parse_args(["train", "--config", str(ppo), "--no-normalize"])).normalize is False
+    assert build_config(_parser().parse_args(["train", "--world", "studio/Push-v0", "--normalize"])).normalize

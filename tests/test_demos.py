@@ -215,7 +215,7 @@ def _worker(tmp_path, terms):
     return Worker(paths, cfg).build()
 
 
-@pytest.mark.parametrize("changes, said", [({"algo": "ppo", "algo_kwargs": {}}, "needs algo sac"),
+@pytest.mark.parametrize("changes, said", [({"algo": "recurrent_ppo", "algo_kwargs": {}}, "needs algo sac .* or ppo"),
                                            ({"world_id": "studio/HumanoidStand-v0", "world_kwargs": {}},
                                             "table-top worlds only"),
                                            ({"subprocess_envs": True}, "subprocess_envs: false"),

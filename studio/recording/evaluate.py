@@ -67,6 +67,7 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
                       progress: Callable[[int, int], None] | None = None) -> EvalRecording:
     """Play and record ``episodes`` episodes of a checkpoint (see module docstring)."""
     from agents.reward_factory import build_stack
+    from agents.normalize import observation_map
     from agents.sb3_factory import load_model, make_venv
 
     if episodes < 1:
@@ -100,6 +101,7 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
     recorder = VecRecorder(venv, writer, version_of=lambda _v: spec.version, video_every=1, video_size=video_size,
                            video_profile="viewer", drop_keys=MEMORY_KEYS)
     model = load_model(config.algo, ckpt, device="cpu")
+    policy_obs = observation_map(ckpt, config.normalize)
     start, successes, returns = time.time(), 0, []
     try:
         for k in range(episodes):
@@ -107,7 +109,7 @@ def record_checkpoint(run_dir: str | Path, episodes: int = 10, checkpoint: str |
             obs = recorder.reset()
             state, episode_start, total, done = None, np.ones(1, dtype=bool), 0.0, False
             while not done:
-                action, state = model.predict(obs, state=state, episode_start=episode_start,
+                action, state = model.predict(policy_obs(obs), state=state, episode_start=episode_start,
                                               deterministic=deterministic)
                 episode_start = np.zeros(1, dtype=bool)
                 obs, reward, dones, infos = recorder.step(action)

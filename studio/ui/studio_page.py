@@ -79,14 +79,21 @@ def _new_run_sidebar() -> tuple[dict, bool]:
                                              "the world's own terms (`python -m bench.vec_env` measures both on "
                                              "this machine); about 150 MB of memory per environment.")
             demos = 0
-            if family == "manipulation" and algo == "sac":
+            if family == "manipulation" and algo in ("sac", "ppo"):
                 demos = st.number_input("Scripted demonstrations", 0, 1000, 0, step=10, key="new_demos",
                                         help="Episodes of the scripted controller, played through this reward "
-                                             "before training; half of every SAC batch is drawn from them, and a "
+                                             "before training. SAC: half of every batch is drawn from them, and a "
                                              "reward edit relabels them (or drops them where it cannot, and says "
-                                             "so). `python -m bench.clip_push --demos 50` "
-                                             "measures what 50 do for one CLIP prompt on push, with its own SAC "
-                                             "settings.")
+                                             "so). PPO: it starts cloned from them (policy and value). "
+                                             "`python -m bench.clip_push --demos 50` measures what 50 do for one "
+                                             "CLIP prompt on push, with its own settings.")
+            normalize = False
+            if algo == "ppo" and family != "fastmap":
+                normalize = st.toggle("Normalise observations and rewards", key="new_normalize",
+                                      help="PPO learns from observations and rewards normalised by running "
+                                           "statistics (SB3's VecNormalize), as `bench.clip_push --algo ppo` "
+                                           "trains; checkpoints keep the statistics, and the charts and "
+                                           "recordings keep the reward as given.")
             standardize = False
             if algo == "sac":
                 standardize = st.toggle("Standardise the reward for the learner", key="new_standardize",
@@ -109,7 +116,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             "seed": int(seed), "args": args, "record": bool(record), "agent": agent,
             "clip_model": None if clip_model is None else clip_model.strip() or STUDIO_SETTING,
             "subprocess_envs": bool(subprocess_envs), "demos": int(demos),
-            "standardize_reward": bool(standardize)}, started
+            "standardize_reward": bool(standardize), "normalize": bool(normalize)}, started
 
 
 def _start(choice: dict) -> None:
@@ -138,6 +145,7 @@ def _status(session: Session, status) -> None:
                     + (" · :red[:material/fiber_manual_record:] recording" if recording else "")
                     + (f" · from {session.config.demos} scripted demonstrations" if session.config.demos else "")
                     + (" · reward standardised for the learner" if session.config.standardize_reward else "")
+                    + (" · observations and rewards normalised" if session.config.normalize else "")
                     + (f" · lesson **{status.lesson['index'] + 1}** of {status.lesson['of']}"
                        if status.lesson else "")
                     + (f" · {status.fps:,.0f} steps/s" if status.state == "running" and status.fps else ""),
