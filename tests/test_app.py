@@ -133,9 +133,9 @@ def test_scripted_demonstrations_are_offered_for_sac_and_ppo_and_reach_the_run_c
     assert "new_demos" not in [w.key for w in at.sidebar.number_input]      # no controller plays the humanoid
 
 
-def test_standardising_the_reward_is_offered_for_sac_and_reaches_the_run_config(tmp_path, monkeypatch):
-    """The toggle appears for SAC only; switched on, the config the page starts says so (the session's start is
-    replaced, for this test only, by one that keeps the config, so no worker is started)."""
+def _page_keeping_configs(tmp_path, monkeypatch) -> tuple[AppTest, list]:
+    """The Studio page, run once, with the session's start replaced (for the test only) by one that keeps the
+    config it is given and refuses, so no worker is started; returns the page and the kept configs."""
     kept = []
 
     def keep(config):
@@ -146,6 +146,12 @@ def test_standardising_the_reward_is_offered_for_sac_and_reaches_the_run_config(
     monkeypatch.setattr(Session, "start", staticmethod(keep))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
+    return at, kept
+
+
+def test_standardising_the_reward_is_offered_for_sac_and_reaches_the_run_config(tmp_path, monkeypatch):
+    """The toggle appears for SAC only; switched on, the config the page starts says so."""
+    at, kept = _page_keeping_configs(tmp_path, monkeypatch)
     assert "new_standardize" not in [w.key for w in at.sidebar.toggle]      # PPO (the default): not offered
     at.sidebar.selectbox(key="new_algo").set_value("sac").run()
     at.sidebar.toggle(key="new_standardize").set_value(True)
@@ -156,17 +162,8 @@ def test_standardising_the_reward_is_offered_for_sac_and_reaches_the_run_config(
 
 def test_normalising_is_offered_for_ppo_and_reaches_the_run_config_with_its_demonstrations(tmp_path, monkeypatch):
     """The PPO recipe of examples/clip_push_ppo_demos.yaml from the page: the toggle is PPO's (not SAC's), and the
-    config the page starts has both (the session's start is replaced by one that keeps the config, as above)."""
-    kept = []
-
-    def keep(config):
-        kept.append(config)
-        raise OSError("kept, not started")
-
-    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
-    monkeypatch.setattr(Session, "start", staticmethod(keep))
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
+    config the page starts has both."""
+    at, kept = _page_keeping_configs(tmp_path, monkeypatch)
     at.sidebar.selectbox(key="new_algo").set_value("sac").run()
     assert "new_normalize" not in [w.key for w in at.sidebar.toggle]
     at.sidebar.selectbox(key="new_algo").set_value("ppo").run()
