@@ -22,11 +22,11 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_normalize
+from stable_baselines3.common.vec_env import VecNormalize, unwrap_vec_normalize, unwrap_vec_wrapper
 
 from agents.live_reward import (ReplayLabels, TransitionLog, extra_info_keys, next_observations, rescore_rollout,
                                 terminated_flags)
-from agents.normalize import raw_terminal_infos
+from agents.normalize import KeepRawTerminal
 from agents.reward_factory import apply_terms, reward_camera
 from agents.rewards.stack import RewardStack, StackState
 from agents.rewards.wrappers import VecRewardStack
@@ -117,12 +117,14 @@ class LiveRewardCallback(BaseCallback):
         self._rollout_first = 0
         self._pending_slot: int | None = None  # replay slot stored with the pre-edit reward after a relabel
         self._normalize: VecNormalize | None = None
+        self._keeper: KeepRawTerminal | None = None   # below the VecNormalize: the raw terminal observations
         self._raw_obs: np.ndarray | None = None   # the raw observation before the current step (under VecNormalize)
 
     # ------------------------------------------------------------------ setup
     def _init_callback(self) -> None:
         self._sync_embeddings()
         self._normalize = unwrap_vec_normalize(self.training_env)
+        self._keeper = unwrap_vec_wrapper(self.training_env, KeepRawTerminal)
 
     def _on_training_start(self) -> None:
         if self._normalize is not None and self._normalize.norm_obs and not isinstance(self._normalize.old_obs,
@@ -140,8 +142,10 @@ class LiveRewardCallback(BaseCallback):
             return self.model._last_obs, next_observations(self.locals["new_obs"], dones, infos), rewards, factor
         raw_new = vn.get_original_obs()
         before = self._raw_obs if self._raw_obs is not None else vn.unnormalize_obs(self.model._last_obs)
-        # VecNormalize normalised (and clipped) the terminal observations in place; the layer below it kept them
-        after = next_observations(raw_new, dones, raw_terminal_infos(self.training_env, dones, infos, vn))
+        if self._keeper is not None:   # VecNormalize normalised (and clipped) terminal observations in place
+            after = self._keeper.next_observations(raw_new)
+        else:                          # one built without the layer: normalised back, exact except where it clipped
+            after = vn.unnormalize_obs(next_observations(self.locals["new_obs"], dones, infos))
         self._raw_obs = raw_new
         return before, after, rewards, factor
 

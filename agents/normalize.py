@@ -10,7 +10,7 @@ checkpoint's ``.json`` sidecar instead (key :data:`SIDECAR_KEY`), and reads noth
 
 * :func:`normalize_venv` wraps a studio VecEnv (set its ``gamma`` to the learner's, the returns it scales by),
   over a :class:`KeepRawTerminal` layer: ``VecNormalize`` normalises and clips an episode's terminal observation
-  in place, and :func:`raw_terminal_infos` gives it back as it was for the live-edit log.
+  in place, and the layer gives it back as it was for the live-edit log.
 * :func:`statistics` is a ``VecNormalize``'s state as JSON-able numbers.
 * :class:`ObsNormalizer` maps raw observations exactly as the training env did at save time (frozen);
   :func:`checkpoint_normalizer` reads one from a checkpoint's sidecar, ``None`` for a run that did not normalise;
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize, unwrap_vec_wrapper
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 SIDECAR_KEY = "normalize"
@@ -51,25 +51,19 @@ class KeepRawTerminal(VecEnvWrapper):
                          for i in np.flatnonzero(dones) if "terminal_observation" in infos[i]}
         return obs, rewards, dones, infos
 
+    def next_observations(self, raw_new: np.ndarray) -> np.ndarray:
+        """The raw observation after the last step per env: ``raw_new`` (a ``VecNormalize``'s
+        ``get_original_obs()``, a reset one where an episode ended) with each kept terminal observation in place."""
+        out = np.array(raw_new, dtype=np.float32, copy=True)
+        for i, term in self.terminal.items():
+            out[i] = term
+        return out
+
 
 def normalize_venv(venv: VecEnv, gamma: float = 0.99) -> VecNormalize:
     """``venv`` with observations and rewards normalised for the learner (SB3's defaults: clipped at 10), over
     a :class:`KeepRawTerminal` layer. ``gamma`` must be the learner's (the worker sets it from the model)."""
     return VecNormalize(KeepRawTerminal(venv), norm_obs=True, norm_reward=True, gamma=float(gamma))
-
-
-def raw_terminal_infos(training_env: VecEnv, dones: np.ndarray, infos, vn: VecNormalize) -> list[dict]:
-    """``infos`` as far as terminal observations go, with each as the env gave it: from the
-    :class:`KeepRawTerminal` layer under ``vn``, or (a ``VecNormalize`` built without one) normalised back,
-    exact except where it clipped."""
-    keeper = unwrap_vec_wrapper(training_env, KeepRawTerminal)
-    out = []
-    for i, info in enumerate(infos):
-        term = info.get("terminal_observation") if dones[i] else None
-        if term is not None:
-            term = keeper.terminal[i] if keeper is not None and i in keeper.terminal else vn.unnormalize_obs(term)
-        out.append({"terminal_observation": term} if term is not None else {})
-    return out
 
 
 def statistics(venv: VecNormalize) -> dict[str, Any]:
@@ -164,4 +158,4 @@ def _unchanged(obs):
 
 
 __all__ = ["KeepRawTerminal", "ObsNormalizer", "SIDECAR_KEY", "checkpoint_normalizer", "normalize_venv",
-           "observation_map", "raw_terminal_infos", "statistics"]
+           "observation_map", "statistics"]

@@ -16,6 +16,7 @@ from agents.callbacks import BoundaryCallback, LiveRewardCallback
 from agents.normalize import ObsNormalizer, checkpoint_normalizer, normalize_venv, observation_map, statistics
 from agents.reward_factory import build_stack
 from agents.sb3_factory import make_model, make_venv
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -132,13 +133,16 @@ def test_the_logged_terminal_observations_are_the_envs_own_where_the_normaliser_
     venv.close()
 
 
-class _Capture(BoundaryCallback):
+class _Capture(BaseCallback):
     """Copies PPO's stored rewards and the log's at the first rollout's end (before or after the re-scoring,
     by where it stands among the callbacks)."""
 
     def __init__(self, live: LiveRewardCallback):
-        super().__init__(lambda cb: True)
+        super().__init__()
         self.live, self.rewards, self.logged = live, None, None
+
+    def _on_step(self):
+        return True
 
     def _on_rollout_end(self):
         if self.rewards is None:
