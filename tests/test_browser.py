@@ -113,13 +113,15 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     assert page.get_by_test_id("stException").count() == 0
 
 
-def test_the_studio_page_answers_at_slash_studio_with_its_query(page, server):
-    """The default page is served at "/"; "/studio" (what a user would type) hands over to it, query kept."""
-    page.goto(f"{server}/studio?run=no-such-run")
-    page.get_by_text("New run").first.wait_for(timeout=SLOW)
-    # At "/" with a ?run= (the missing run's, or the newest run's once the page has said the first is missing).
-    page.wait_for_url(re.compile(rf"^{re.escape(server)}/\?run="), timeout=60_000)
-    assert page.get_by_text("Page not found").count() == 0
+def test_the_studio_page_answers_at_slash_studio_and_home_with_its_query(page, server):
+    """The default page is served at "/"; "/studio" and "/home" (what a user would type) hand over to it, the
+    query kept."""
+    for alias in ("studio", "home"):
+        page.goto(f"{server}/{alias}?run=no-such-run")
+        page.get_by_text("New run").first.wait_for(timeout=SLOW)
+        # At "/" with a ?run= (the missing run's, or the newest run's once the page has said the first is missing).
+        page.wait_for_url(re.compile(rf"^{re.escape(server)}/\?run="), timeout=60_000)
+        assert page.get_by_text("Page not found").count() == 0, alias
     page.goto(f"{server}/no-such-page")
     page.get_by_text("Page not found").first.wait_for(timeout=SLOW)   # the check above can fail
 

@@ -12,11 +12,13 @@ def pages() -> dict[str, st.Page]:
                            runs_page, studio_page, world_page)
 
     return {
-        # The default page is served at "/" whatever its url_path, so "/studio" (the name a user would type or
-        # bookmark) needs a page of its own: a hidden one that hands over to "/" with the query kept.
-        "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:", url_path="home",
-                          default=True),
-        "studio_alias": st.Page(_to_studio, title="Studio", url_path="studio", visibility="hidden"),
+        # The default page is served at "/" whatever its url_path (its own path answers "Page not found"), so
+        # "/studio" and "/home" (the names a user would type or bookmark) need pages of their own: hidden ones
+        # that hand over to "/" with the query kept.
+        "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:",
+                          url_path="studio-page", default=True),
+        **{f"{alias}_alias": st.Page(_to_studio, title="Studio", url_path=alias, visibility="hidden")
+           for alias in STUDIO_ALIASES},
         "editor": st.Page(editor_page.render, title="Reward editor", icon=":material/tune:", url_path="editor"),
         "inspect": st.Page(inspect_page.render, title="Inspect", icon=":material/image_search:", url_path="inspect"),
         "runs": st.Page(runs_page.render, title="Runs", icon=":material/history:", url_path="runs"),
@@ -31,15 +33,18 @@ def pages() -> dict[str, st.Page]:
     }
 
 
+STUDIO_ALIASES = ("studio", "home")
+
+
 def _to_studio() -> None:
-    """``/studio``: switch to the Studio page at ``/``, keeping the query (``?run=...``)."""
+    """``/studio`` and ``/home``: switch to the Studio page at ``/``, keeping the query (``?run=...``)."""
     st.switch_page(page("studio"), query_params={k: st.query_params.get_all(k) for k in st.query_params})
 
 
 # "" is Streamlit's section without a header: those pages are links in the top bar; the others a menu. Hidden
-# pages (the "/studio" alias) are routed but not listed.
+# pages (the "/studio" and "/home" aliases) are routed but not listed.
 SECTIONS = {"": ("studio", "editor", "inspect", "runs", "recordings", "world", "human_gain", "memory",
-                 "studio_alias"),
+                 *(f"{alias}_alias" for alias in STUDIO_ALIASES)),
             "Coming next": ("lessons",)}
 
 
