@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -131,6 +132,10 @@ def test_human_gain_page_renders():
         at.sidebar.slider(key="hg_episodes").set_value(2).run()
         assert not at.exception
         assert len(at.metric) == 3 and len(at.get("image")) == 2 and len(at.get("vega_lite_chart")) == 1
+        # The bars name their measures whole (Vega cuts axis labels at 180 px by default) and print their values.
+        spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+        assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "text"]
+        assert spec["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] == 0
 
 
 def test_file_settings_are_a_live_knob(tmp_path):

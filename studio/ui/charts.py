@@ -1,5 +1,6 @@
 """Altair charts of a run: per-term rewards and learned return against ground-truth success, with a dashed
-marker at every reward edit (its version and EPIC distance in the label and tooltip).
+marker at every reward edit (its version and EPIC distance in the label and tooltip); and grouped percentage
+bars that compare agents on the same measures.
 
 Heights are of the whole chart, axes and legend included (Streamlit fits Vega charts into them).
 """
@@ -87,3 +88,19 @@ def outcome_chart(view: RunView, height: int = 300, x_max: float | None = None) 
 
 
 __all__ = ["edits_frame", "outcome_chart", "term_chart"]
+
+
+def percent_bars(rows: pd.DataFrame, height: int = 200) -> alt.LayerChart:
+    """Grouped horizontal bars of ``rows`` (columns ``measure``, ``agent``, ``value`` in percent): one group per
+    measure, one bar per agent, each labelled with its value. Measure names are shown whole (Vega's default
+    cuts axis labels at 180 px, which hid what the bars measure)."""
+    base = alt.Chart(rows).encode(
+        y=alt.Y("measure:N", title=None, sort=None, axis=alt.Axis(labelLimit=0, labelFontSize=13)),
+        yOffset=alt.YOffset("agent:N", sort=None),
+        x=alt.X("value:Q", title="%", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("agent:N", title=None, sort=None, legend=alt.Legend(orient="top", labelFontSize=12)),
+        tooltip=[alt.Tooltip("agent:N"), alt.Tooltip("measure:N"), alt.Tooltip("value:Q", format=".0f")])
+    bars = base.mark_bar()
+    labels = base.mark_text(align="left", dx=4, fontSize=12).encode(
+        text=alt.Text("value:Q", format=".0f"), color=alt.value("#333333"))
+    return alt.layer(bars, labels).properties(height=height)

@@ -12,6 +12,7 @@ import streamlit as st
 from agents.humans import HELD_OUT_HUMAN, HUMAN_NAMES
 from studio import human_gain
 from studio.runs import runs_root
+from studio.ui import charts
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -28,8 +29,7 @@ def _bars(c: human_gain.Comparison) -> None:
     for agent, r in (("task-only agent (baseline)", c.task_only), ("RLHG agent", c.rlhg)):
         rows += [{"agent": agent, "measure": "person's goals reached (%)", "value": 100 * r.human_goals_done},
                  {"agent": agent, "measure": "agent's task success (%)", "value": 100 * r.task_success}]
-    st.bar_chart(pd.DataFrame(rows), x="measure", y="value", color="agent", stack=False, horizontal=True,
-                 height=220)
+    st.altair_chart(charts.percent_bars(pd.DataFrame(rows)), width="stretch")
     m1, m2, m3 = st.columns(3)
     m1.metric("Person's goals, RLHG", f"{100 * c.rlhg.human_goals_done:.0f}%",
               f"{100 * (c.rlhg.human_goals_done - c.task_only.human_goals_done):+.0f} points vs task-only")
