@@ -450,12 +450,13 @@ class Worker:
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, reason: str, command_id: str | None = None) -> Path:
-        """Save the model as ``checkpoints/step-<n>.zip`` (atomically) with a ``.json`` beside it."""
+        """Save the model as ``checkpoints/step-<n>.zip`` with a ``.json`` beside it, each written atomically and
+        the ``.json`` first: players list the zips, so a zip that can be seen always has its sidecar (a crash in
+        between leaves a ``.json`` alone, which nothing lists)."""
         step = int(self.model.num_timesteps)
         final = self.paths.checkpoints / f"step-{step:09d}.zip"
         tmp = self.paths.checkpoints / f".step-{step:09d}.{os.getpid()}.tmp.zip"
         self.model.save(tmp)
-        os.replace(tmp, final)
         standardizer = self._standardizer()     # the scale the saved critic learnt on (SB3 saves no buffer)
         sidecar = {"step": step, "spec_version": self.spec.version, "algo": self.config.algo, "reason": reason,
                    "t": time.time(),
@@ -467,6 +468,7 @@ class Worker:
 
             sidecar[SIDECAR_KEY] = statistics(vn)
         write_json_atomic(final.with_suffix(".json"), sidecar)
+        os.replace(tmp, final)
         self.tel.event("checkpoint", id=command_id, path=final.name, step=step, reason=reason,
                        spec_version=self.spec.version)
         return final

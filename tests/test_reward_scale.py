@@ -237,3 +237,25 @@ def test_a_run_config_refuses_standardising_what_it_cannot(changes, said):
 
     with pytest.raises(SpecError, match=said):
         _config(**changes)
+
+
+def test_a_checkpoint_zip_appears_only_once_its_sidecar_is_written(tmp_path, monkeypatch):
+    """Players list ``step-*.zip`` and read the ``.json`` beside it (a normalised run's statistics, the reward
+    scale), so the sidecar is written first and the zip appears after it."""
+    import studio.worker
+
+    worker = _worker(tmp_path)
+    seen = []
+    write = studio.worker.write_json_atomic
+
+    def spy(path, data):
+        if path.parent == worker.paths.checkpoints:
+            seen.append((path.name, sorted(p.name for p in path.parent.glob("step-*.zip"))))
+        return write(path, data)
+
+    monkeypatch.setattr(studio.worker, "write_json_atomic", spy)
+    final = worker.save_checkpoint("test")
+    assert seen == [(final.with_suffix(".json").name, [])]     # no zip to be seen while its sidecar was written
+    assert final.exists() and final.with_suffix(".json").exists()
+    assert not list(final.parent.glob(".*tmp*"))                # the temporary zip was moved, not left behind
+    worker.venv.close()
