@@ -126,6 +126,29 @@ def test_the_studio_page_answers_at_slash_studio_and_home_with_its_query(page, s
     page.get_by_text("Page not found").first.wait_for(timeout=SLOW)   # the check above can fail
 
 
+def test_choices_survive_a_visit_to_another_page(page, server):
+    """Streamlit forgets an undrawn widget's value; the studio keeps a page's choices while the user looks at
+    another page (before, Inspect came back with empty prompt boxes and an error)."""
+    page.goto(f"{server}/inspect")
+    goal = page.get_by_role("textbox", name="Goal prompts (one per line)")
+    goal.wait_for(timeout=SLOW)
+    assert goal.input_value()                                 # the episode's own prompt, to begin with
+    goal.fill("the gripper is above the cube")
+    goal.press("Control+Enter")
+    page.wait_for_timeout(1500)
+    goto_page(page, "Studio")
+    sidebar = page.get_by_test_id("stSidebar")
+    select_option(page, "Reward", "CLIP + shaping", scope=sidebar)
+    goto_page(page, "World viewer")
+    goto_page(page, "Studio")
+    sidebar.get_by_text("The CLIP reward plus potential-based shaping", exact=False).wait_for(timeout=SLOW)
+    goto_page(page, "Inspect")
+    goal.wait_for(timeout=SLOW)
+    page.wait_for_timeout(1500)
+    assert goal.input_value() == "the gripper is above the cube"
+    assert page.get_by_text("cannot be scored").count() == 0
+
+
 def test_world_page_renders_cameras_and_switches_world(page, server):
     page.goto(f"{server}/world")
     wait_for_images(page, 4)
