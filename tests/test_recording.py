@@ -40,9 +40,11 @@ def recorder(root: Path, world="studio/Push-v0", n_envs=2, video_every=0, name="
 
 
 def play(rec, steps, seed=0):
-    """Random actions; returns env 0's stream of (reward, done, terminal obs or obs)."""
-    rng = np.random.default_rng(seed)
-    rec.seed(seed)
+    """Random actions; returns env 0's stream of (reward, done, terminal obs or obs). ``seed=None``: the envs
+    are reset without a seed (no episode records one)."""
+    rng = np.random.default_rng(seed or 0)
+    if seed is not None:
+        rec.seed(seed)
     rec.reset()
     stream = []
     for _ in range(steps):

@@ -34,6 +34,9 @@ def test_lists_filters_and_shows_an_episode(runs_dir):
     assert any("train-v0" in o and "4 episodes" in o for o in at.selectbox[0].options)
     frames = at.dataframe
     assert len(frames) == 1 and len(frames[0].value) == 4
+    seeds = [row["seed"] for row in reader.episode_index(paths)]
+    # the seed column is there only when some episode was reset with a seed of its own
+    assert ("seed" in frames[0].value.columns) == any(s is not None for s in seeds), seeds
     assert len(at.get("vega_lite_chart")) == 1
     chart = str(at.get("vega_lite_chart")[0].proto)
     assert "reach" in chart and "is_success" in chart
@@ -43,6 +46,17 @@ def test_lists_filters_and_shows_an_episode(runs_dir):
     if not any(row["success"] for row in reader.episode_index(paths)):      # random actions rarely succeed
         assert any("No episode matches" in i.value for i in failed.info)
     assert any("studio/push/train-v0" in c.value for c in at.caption)
+
+
+def test_a_recording_without_seeds_shows_no_seed_column(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_RUNS_DIR", str(tmp_path))
+    rec, paths = recorder(tmp_path / "20261126-000000-push-v0-ppo-abcd" / "recordings")
+    play(rec, 210, seed=None)
+    rec.close()
+    assert all(row["seed"] is None for row in reader.episode_index(paths))
+    at = page().run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) == 4 and "seed" not in at.dataframe[0].value.columns
 
 
 def test_damaged_recording_offers_repair(runs_dir):
