@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from studio.ui.common import keep_choices_across_pages
 from studio.ui.nav import navigation
 
 st.set_page_config(page_title="Reward Studio", page_icon=":material/model_training:", layout="wide")
-keep_choices_across_pages()
 st.navigation(navigation(), position="top").run()

@@ -5,9 +5,10 @@
 seeds to score) at 96 px, the reward's size, and at 192 px (``--sizes``), and trains a small CNN to say
 "cube" or "cylinder" from a window cut around the object, where the true state projects it
 (:func:`agents.vlm.domain_data.object_pixels`). The window covers the same part of the table at every size
-(16 px at 96 px): the network is told where to look and sees nothing else, every convolution at the crop's
-full resolution, so what it cannot read is, to a good approximation, not in those pixels. Nothing here is
-shipped: it bounds what any image tower could read at each size, beside `bench.shape_arch`'s whole-frame
+(16 px at 96 px): the network is told where to look and sees nothing else, its first two convolutions at the
+crop's full resolution, so what it cannot read from the colour-shape pairs it was fitted on is, to a good
+approximation, not in those pixels (a pair never fitted is another question: see ``by_object``). Nothing here is
+shipped: it gauges what the pixels hold at each size, beside `bench.shape_arch`'s whole-frame
 towers (shape 0.60-0.78 at 96 px) and the shipped model's shape pairwise (0.71 in `bench.domain_clip`).
 
 Per size: held-out accuracy after the last epoch (and the best epoch's), the majority share (what seeing

@@ -86,6 +86,19 @@ def test_page_renders_and_reports_bad_prompts_on_the_page():
     assert not at.exception and not at.error
 
 
+def test_the_objects_slider_fits_each_world_it_comes_back_to():
+    """Choices are kept for the session (persist_state), so each range of the Objects slider has its own key: a
+    kept 1 from Push would be below Stack's least of 2, an error on the page."""
+    at = AppTest.from_string(PAGE, default_timeout=300)
+    at.run()
+    assert at.slider(key="lab_objects_1").value == 1
+    at.selectbox(key="lab_world").set_value("studio/Stack-v0").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="lab_objects_2").value == 2
+    at.selectbox(key="lab_world").set_value("studio/Push-v0").run()
+    assert not at.exception and at.slider(key="lab_objects_1").value == 1
+
+
 def test_a_runs_policy_episode_is_embedded_at_the_embedders_input_size(tmp_path):
     """The Inspect page's "a run's saved policy" source: a real (tiny) run's checkpoint, played and embedded."""
     from studio.clip_preview import record_policy_episode

@@ -47,7 +47,7 @@ def test_the_network_reads_what_the_crops_show_and_nothing_when_they_show_nothin
 
 
 @pytest.mark.parametrize("sizes", ["100", "96,abc", "", "432"])
-def test_a_size_the_window_cannot_divide_is_refused(sizes, capsys):
+def test_a_size_that_is_not_a_multiple_of_48_up_to_384_is_refused(sizes, capsys):
     with pytest.raises(SystemExit) as stop:
         shape_ceiling.main(["--quick", "--sizes", sizes])
     assert stop.value.code == 2 and "--sizes" in capsys.readouterr().err

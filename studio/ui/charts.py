@@ -87,9 +87,6 @@ def outcome_chart(view: RunView, height: int = 300, x_max: float | None = None) 
     return _with_edits(chart, view.edits, domain).properties(height=height)
 
 
-__all__ = ["edits_frame", "outcome_chart", "term_chart"]
-
-
 def percent_bars(rows: pd.DataFrame, height: int = 200) -> alt.LayerChart:
     """Grouped horizontal bars of ``rows`` (columns ``measure``, ``agent``, ``value`` in percent): one group per
     measure, one bar per agent, each labelled with its value. Measure names are shown whole (Vega's default
@@ -104,3 +101,6 @@ def percent_bars(rows: pd.DataFrame, height: int = 200) -> alt.LayerChart:
     labels = base.mark_text(align="left", dx=4, fontSize=12).encode(
         text=alt.Text("value:Q", format=".0f"), color=alt.value("#333333"))
     return alt.layer(bars, labels).properties(height=height)
+
+
+__all__ = ["edits_frame", "outcome_chart", "percent_bars", "term_chart"]

@@ -59,26 +59,6 @@ def run_label(info: RunInfo) -> str:
     return f"{run_title(info)} — {started}{state}"
 
 
-# The forms whose choices outlive a visit to another page: the Studio page's "New run" (new_), Inspect (lab_),
-# the Reward editor's unsent edits (ed_) and the Memory agent page (memory_). Not the sliders whose range follows
-# the episode on show (a kept value past a new range would be an error, not a choice).
-KEPT_PREFIXES = ("new_", "lab_", "ed_", "memory_")
-NOT_KEPT = ("lab_step", "memory_step_")
-
-
-def keep_choices_across_pages() -> None:
-    """Keep what a user chose on a page's widgets while they visit other pages and come back.
-
-    Streamlit forgets a widget's value at the end of every script run that does not draw the widget, and moving
-    to another page is such a run: back on Inspect, its prompt boxes were empty (and their episode marked as
-    already seeded, so nothing refilled them). A value written back through ``st.session_state`` belongs to the
-    app and survives; ``app.py`` calls this on every run, before the page, as Streamlit's docs advise for
-    multipage apps."""
-    for key in list(st.session_state):
-        if isinstance(key, str) and key.startswith(KEPT_PREFIXES) and not key.startswith(NOT_KEPT):
-            st.session_state[key] = st.session_state[key]
-
-
 def badge(status: RunStatus) -> None:
     color, text, icon = STATE_BADGES.get(status.state, ("gray", status.state, None))
     st.badge(text, icon=icon, color=color)

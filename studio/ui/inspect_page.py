@@ -6,6 +6,10 @@ run's own world, scored with the run's current prompts). It is played and embedd
 alpha edit re-scores the stored embeddings with one matrix product (VLM-RM's closed form), so the chart
 follows the prompts as fast as you type. Ground truth (success and progress) is drawn beside the learned
 reward, so a prompt that rewards the wrong thing shows at once.
+
+The choices (world, seed, prompts, alpha, mode) are kept for the session (``persist_state="session"``): back
+from another page, the prompts are the ones typed, not empty boxes. The step slider is not kept: its range is
+the episode's.
 """
 
 from __future__ import annotations
@@ -88,15 +92,17 @@ def _chart(reward: np.ndarray, record, step: int, label: str):
 
 def _scripted_source():
     setting = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), placeholder=STUDIO_SETTING,
-                            key="lab_clip_model", help=CLIP_MODEL_HELP).strip() or STUDIO_SETTING
-    world_id = st.selectbox("World", WORLD_CHOICES, format_func=world_name, key="lab_world")
+                            key="lab_clip_model", persist_state="session",
+                            help=CLIP_MODEL_HELP).strip() or STUDIO_SETTING
+    world_id = st.selectbox("World", WORLD_CHOICES, format_func=world_name, key="lab_world", persist_state="session")
     n_objects = None
     if worlds.WORLDS[world_id].family == "manipulation":
         low = 2 if "Stack" in world_id else 1
-        n_objects = st.slider("Objects", low, 3, low, key="lab_objects")
+        # One key per range: a choice kept for the session (1 object on Push) must fit the slider it comes back to.
+        n_objects = st.slider("Objects", low, 3, low, key=f"lab_objects_{low}", persist_state="session")
     if "lab_seed" not in st.session_state:
         st.session_state.lab_seed = 0
-    st.number_input("Seed", 0, 2**31 - 1, step=1, key="lab_seed")
+    st.number_input("Seed", 0, 2**31 - 1, step=1, key="lab_seed", persist_state="session")
     st.button("New random episode", width="stretch",
               on_click=lambda: st.session_state.update(lab_seed=random.randrange(10_000)))
     key = f"{world_id}/{st.session_state.lab_seed}/{n_objects}/{setting}"
@@ -121,8 +127,9 @@ def _run_source():
                           format_func=lambda i: run_label(by_id[i]), key="lab_run")
     ckpts = checkpoints(RunPaths(by_id[run_id].path))
     ckpt = st.selectbox("Checkpoint", [p.name for p in ckpts], index=len(ckpts) - 1, key=f"lab_ckpt_{run_id}",
+                        persist_state="session",
                         format_func=lambda n: f"step {int(n[5:14]):,}")
-    seed = st.number_input("Episode seed", 0, 2**31 - 1, 10_000, key="lab_run_seed")
+    seed = st.number_input("Episode seed", 0, 2**31 - 1, 10_000, key="lab_run_seed", persist_state="session")
     paths = RunPaths(by_id[run_id].path)
     key, setting = f"{run_id}/{ckpt}/{seed}", STUDIO_SETTING
     bar = st.progress(0.0, text="Playing the policy and embedding its frames...")
@@ -149,7 +156,8 @@ def _filmstrip(record, reward: np.ndarray, label: str) -> None:
 def render() -> None:
     with st.sidebar:
         st.header("Episode")
-        source = st.radio("Episode from", list(SOURCES), format_func=SOURCES.get, key="lab_source")
+        source = st.radio("Episode from", list(SOURCES), format_func=SOURCES.get, key="lab_source",
+                          persist_state="session")
         key, record, setting = _scripted_source() if source == "scripted" else _run_source()
 
     st.title("Inspect")
@@ -171,10 +179,12 @@ def render() -> None:
             st.session_state.lab_prompt_key = key
             st.session_state.lab_goal = record.goal_prompt
             st.session_state.lab_base = record.baseline_prompt
-        goal = st.text_area("Goal prompts (one per line)", key="lab_goal", height=80, help=PROMPT_HELP)
-        base = st.text_area("Baseline prompts (one per line, as many as goals)", key="lab_base", height=80)
-        alpha = st.slider("α (baseline projection)", 0.0, 1.0, 1.0, 0.05, key="lab_alpha")
-        mode = st.radio("Mode", ["projection", "success"], horizontal=True, key="lab_mode",
+        goal = st.text_area("Goal prompts (one per line)", key="lab_goal",
+                            persist_state="session", height=80, help=PROMPT_HELP)
+        base = st.text_area("Baseline prompts (one per line, as many as goals)", key="lab_base",
+                            persist_state="session", height=80)
+        alpha = st.slider("α (baseline projection)", 0.0, 1.0, 1.0, 0.05, key="lab_alpha", persist_state="session")
+        mode = st.radio("Mode", ["projection", "success"], horizontal=True, key="lab_mode", persist_state="session",
                         format_func=lambda m: {"projection": "VLM-RM projection",
                                                "success": "Success classifier (RoboFuME)"}[m])
     try:

@@ -38,11 +38,13 @@ def _controls() -> tuple[int, int, str, str]:
         if "memory_seed" not in st.session_state:
             st.session_state.memory_seed = 0
         seed = st.number_input("Seed", min_value=0, max_value=99_999, step=1, key="memory_seed",
+                               persist_state="session",
                                help="The same seed gives the same room, names and instruction to both agents.")
-        n_objects = st.segmented_control("Objects", [3, 5, 8], default=3, key="memory_objects",
+        n_objects = st.segmented_control("Objects", [3, 5, 8], default=3, key="memory_objects", persist_state="session",
                                          help="The agents were trained with 3 objects.") or 3
-        split = st.selectbox("Names and objects", list(SPLITS), format_func=SPLITS.get, key="memory_split")
-        view = st.radio("Show", list(VIEWS), format_func=VIEWS.get, key="memory_view")
+        split = st.selectbox("Names and objects", list(SPLITS), format_func=SPLITS.get, key="memory_split",
+                             persist_state="session")
+        view = st.radio("Show", list(VIEWS), format_func=VIEWS.get, key="memory_view", persist_state="session")
     return int(seed), int(n_objects), split, view
 
 

@@ -136,8 +136,9 @@ def _episodes(info: reader.RecordingInfo) -> None:
         return
     tags = [t for t in reader.EPISODE_TAGS if t in shown.columns]     # e.g. the curriculum's lesson
     # Training episodes after an env's first reset carry no seed of their own (they go on with its random
-    # stream): a column of "None" says nothing, so the seed is shown only where some episode has one.
-    seeded = ["seed"] if shown.seed.notna().any() else []
+    # stream): a column of "None" says nothing, so the seed is shown only where some episode of the recording has
+    # one (whatever the filters keep, so the columns stay put).
+    seeded = ["seed"] if table.seed.notna().any() else []
     view = shown[["episode", "steps", "return", "success", "versions", *tags, "env_index", *seeded]].rename(
         columns={"env_index": "env", "versions": "reward versions"})
     if "lesson" in view:        # counted from 1, as the Studio page says it; the data counts from 0 (-1: before)

@@ -40,17 +40,21 @@ FAMILIES = {"manipulation": "Manipulation (table-top arm)", "humanoid": "Humanoi
 
 # ---------------------------------------------------------------------------------------------- new run
 def _new_run_sidebar() -> tuple[dict, bool]:
-    """The sidebar's "New run" choices, and whether Start was pressed."""
+    """The sidebar's "New run" choices, and whether Start was pressed. Each choice is kept for the session
+    (``persist_state="session"``): Streamlit otherwise forgets a widget that a page switch leaves undrawn, and
+    the form came back reset after a look at another page."""
     with st.sidebar:
         st.header("New run")
-        family = st.selectbox("World", list(FAMILIES), format_func=FAMILIES.get, key="new_family")
+        family = st.selectbox("World", list(FAMILIES), format_func=FAMILIES.get, key="new_family",
+                              persist_state="session")
         tasks = task_names(family)
         default = tasks.index("studio/Push-v0") if "studio/Push-v0" in tasks else 0
-        world_id = st.selectbox("Task", tasks, index=default, format_func=world_name, key=f"new_task_{family}")
+        world_id = st.selectbox("Task", tasks, index=default, format_func=world_name, key=f"new_task_{family}",
+                                persist_state="session")
         st.caption(worlds.WORLDS[world_id].summary)
         keys = [p.key for p in presets_for(world_id)]
         preset = st.selectbox("Reward", keys, format_func=lambda k: preset_title(k, world_id),
-                              key=f"new_preset_{world_id}")
+                              key=f"new_preset_{world_id}", persist_state="session")
         st.caption(PRESETS[preset].summary)
         if PRESETS[preset].uses_clip and not STUDIO_CHECKPOINT.is_file():
             st.warning(f"The studio CLIP model file `assets/{STUDIO_CHECKPOINT.name}` is missing, so CLIP rewards "
@@ -59,21 +63,24 @@ def _new_run_sidebar() -> tuple[dict, bool]:
         agent = None
         if family == "fastmap":   # dict observations: a memory agent or a baseline, each with its own algorithm
             agent = st.selectbox("Agent", list(AGENT_TITLES), format_func=AGENT_TITLES.get, key="new_agent",
+                                 persist_state="session",
                                  help="The dual-coding memory agent, or a baseline from agents.memory.train. The "
                                       "seek-names bonus needs a memory (DCEM or memory off).")
         with st.expander("Training settings"):
             if agent is None:
-                algo = st.selectbox("Algorithm", list(ALGO_TITLES), format_func=ALGO_TITLES.get, key="new_algo")
+                algo = st.selectbox("Algorithm", list(ALGO_TITLES), format_func=ALGO_TITLES.get, key="new_algo",
+                                    persist_state="session")
             else:
                 algo = "recurrent_ppo" if agent == "lstm" else "ppo"
                 st.caption(f"Algorithm: {ALGO_TITLES[algo]} (set by the agent)")
-            n_envs = st.number_input("Parallel environments", 1, 16, 4, key="new_envs")
-            steps = st.number_input("Training steps", 1_000, 100_000_000, 200_000, step=10_000, key="new_steps")
-            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="new_seed")
-            args = st.text_area("Algorithm arguments", key="new_args", height=80,
+            n_envs = st.number_input("Parallel environments", 1, 16, 4, key="new_envs", persist_state="session")
+            steps = st.number_input("Training steps", 1_000, 100_000_000, 200_000, step=10_000, key="new_steps",
+                                    persist_state="session")
+            seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="new_seed", persist_state="session")
+            args = st.text_area("Algorithm arguments", key="new_args", persist_state="session", height=80,
                                 placeholder="learning_rate: 0.0003\nn_steps: 256",
                                 help="Extra constructor arguments for the algorithm, one `name: value` per line.")
-            subprocess_envs = st.toggle("Environments in subprocesses", key="new_subproc",
+            subprocess_envs = st.toggle("Environments in subprocesses", key="new_subproc", persist_state="session",
                                         help="Each environment steps and renders in its own process, beside the "
                                              "trainer: faster for CLIP rewards when cores are free, no faster for "
                                              "the world's own terms (`python -m bench.vec_env` measures both on "
@@ -81,6 +88,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             demos = 0
             if family == "manipulation" and algo in ("sac", "ppo"):
                 demos = st.number_input("Scripted demonstrations", 0, 1000, 0, step=10, key="new_demos",
+                                        persist_state="session",
                                         help="Episodes of the scripted controller, played through this reward "
                                              "before training. SAC: half of every batch is drawn from them, and a "
                                              "reward edit relabels them (or drops them where it cannot, and says "
@@ -90,6 +98,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             normalize = False
             if algo == "ppo" and family != "fastmap":
                 normalize = st.toggle("Normalise observations and rewards", key="new_normalize",
+                                      persist_state="session",
                                       help="PPO learns from observations and rewards normalised by running "
                                            "statistics (SB3's VecNormalize), as `bench.clip_push --algo ppo` "
                                            "trains; checkpoints keep the statistics, and the charts and "
@@ -97,6 +106,7 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             standardize = False
             if algo == "sac":
                 standardize = st.toggle("Standardise the reward for the learner", key="new_standardize",
+                                        persist_state="session",
                                         help="SAC learns from (reward - mean) / spread, both measured on its own "
                                              "steps when learning starts and again after each reward edit that "
                                              "relabels them; the charts and recordings keep the reward as given. "
@@ -106,8 +116,9 @@ def _new_run_sidebar() -> tuple[dict, bool]:
             clip_model = None          # no CLIP term: the default ($STUDIO_CLIP_MODEL or studio) is recorded
             if PRESETS[preset].uses_clip:
                 clip_model = st.text_input("CLIP model", value=os.environ.get(CLIP_MODEL_ENV, ""), key="new_clip_model",
+                                           persist_state="session",
                                            placeholder=STUDIO_SETTING, help=CLIP_MODEL_HELP)
-        record = st.toggle("Record episodes", key="new_record",
+        record = st.toggle("Record episodes", key="new_record", persist_state="session",
                            help="Keep every training episode as a Minari dataset, with a video of every 10th "
                                 "episode, for the Recordings page and notebooks (about 2 MB per 10,000 steps).")
         started = st.button("Start training", type="primary", width="stretch", icon=":material/play_arrow:",
