@@ -136,8 +136,8 @@ def test_people_differ_and_one_is_held_out():
 
 
 def test_steps_without_rendering():
-    """A guard against a gross slip (a render or a model rebuild every step runs at about 100 steps/s), not a
-    speed figure: on this shared two-core machine the loop below read about 2,640 steps/s idle and 1,972 with
+    """A guard against a gross slip (such as a render or a model rebuild on every step), not a speed
+    figure: on this shared two-core machine the loop below read about 2,640 steps/s idle and 1,972 with
     the suite beside a benchmark, which failed the bar of 2,000 it had before."""
     env = CollabTableEnv(human=make_human("novice"))
     env.reset(seed=0)
