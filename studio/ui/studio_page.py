@@ -20,8 +20,8 @@ import worlds
 from agents.vlm.clip_setting import CLIP_MODEL_ENV, CLIP_MODEL_HELP, STUDIO_SETTING
 from agents.vlm.embedder import STUDIO_CHECKPOINT
 from studio.frame_relay import FrameRelay
-from studio.presets import (AGENT_TITLES, ALGO_TITLES, PRESETS, parse_algo_args, preset_reward, preset_title, presets_for,
-                            run_config)
+from studio.presets import (AGENT_TITLES, ALGO_TITLES, PRESETS, parse_algo_args, preset_reward, preset_title,
+                            presets_for, run_config)
 from studio.preview import scene_views
 from studio.runs import PROJECT_ROOT, RunInfo, RunPaths
 from studio.session import Session
