@@ -69,6 +69,12 @@ def crops(frames: FrameSet, window: int, margin: int) -> torch.Tensor:
     return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
 
 
+def in_frame(frames: FrameSet, size: int) -> np.ndarray:
+    """Per frame, whether object 0's projected centre lies in the ``size`` px frame."""
+    return np.array([0 <= c < size and 0 <= r < size for c, r, _ in (frames.objects_of(i)[0]
+                                                                     for i in range(len(frames)))], bool)
+
+
 def fit(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, window: int, margin: int,
         epochs: int, seed: int = 0) -> tuple[list[dict], torch.Tensor]:
     """Train a :class:`CropCNN` (AdamW, cross-entropy) on random ``window`` px cuts of the crops, each randomly
@@ -158,15 +164,9 @@ def main(argv=None) -> dict:
         rendered = time.time() - started
         # An object projected off the frame (carried out of view) shows no shape to read: those frames are left
         # out of both sets, and counted.
-        off = {}
-        for name, frames in (("fit", fit_set), ("heldout", test_set)):
-            inside = np.array([0 <= c < size and 0 <= r < size for c, r, _ in
-                               (frames.objects_of(i)[0] for i in range(len(frames)))])
-            off[name] = int((~inside).sum())
-            if name == "fit":
-                fit_set = frames.subset(inside)
-            else:
-                test_set = frames.subset(inside)
+        inside = {name: in_frame(frames, size) for name, frames in (("fit", fit_set), ("heldout", test_set))}
+        off = {name: int((~mask).sum()) for name, mask in inside.items()}
+        fit_set, test_set = fit_set.subset(inside["fit"]), test_set.subset(inside["heldout"])
         window, margin = WINDOW_AT_96 * size // 96, 2 * size // 96
         y, yt = (torch.as_tensor(is_cube(s), dtype=torch.long) for s in (fit_set, test_set))
         history, hits = fit(crops(fit_set, window, margin), y, crops(test_set, window, margin), yt, window, margin,
