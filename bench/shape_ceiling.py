@@ -15,7 +15,17 @@ Per size: held-out accuracy after the last epoch (and the best epoch's), the maj
 nothing scores), and the accuracy by where the gripper is (``at`` / ``near`` / ``far from`` the object: the
 gripper can hide the object's outline) and by object (the held-out "purple cylinder" is never in a fitted
 scene, as for the studio CLIP). Headline keys: ``crop_heldout_<size>``, ``crop_heldout_best_<size>``,
-``crop_at_gripper_<size>``, ``crop_far_<size>``, ``majority``.
+``crop_at_gripper_<size>``, ``crop_far_<size>``, ``heldout_object_<size>`` (the purple cylinder's frames),
+``majority``.
+
+``--fit-without COLOUR`` fits a second network, in the same run and on the same frames, with every object of
+that colour left out of the fitted frames, and scores it on the same held-out frames: does the network read
+the held-out purple cylinder's shape when purple never stood for "cube" in what it was fitted on? Headline:
+``heldout_object_without_<colour>_<size>`` and ``<colour>_cube_without_<colour>_<size>`` beside the first
+fit's ``<colour>_cube_<size>``; each fit's ``by_object`` is in the details. ``--keep-share S`` keeps that
+share of the colour's fitted frames (drawn at random, seeded) instead of none: does purple stop meaning "cube"
+when purple cubes are merely rare? ``train_domain_clip --shapeless-colours`` is the studio CLIP's version of
+the lever (the colour's objects said without a shape).
 """
 
 from __future__ import annotations
@@ -30,9 +40,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.vlm.domain_data import FrameSet
+from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet
 from agents.vlm.domain_eval import is_cube, shape_sets
 from bench.common import finish, parser
+from worlds.manipulation import COLORS
 
 WINDOW_AT_96 = 16      # px of a 96 px frame around the object's centre: an 8 px object and its surroundings
 
@@ -111,6 +122,12 @@ def fit(x: torch.Tensor, y: torch.Tensor, xt: torch.Tensor, yt: torch.Tensor, wi
     return history, hits_t
 
 
+def accuracy_by_object(hits: torch.Tensor, names: np.ndarray) -> dict:
+    """Per object name, the share of its frames that ``hits`` marks and how many there are."""
+    return {str(o): {"acc": round(float(hits[torch.as_tensor(names == o)].float().mean()), 4),
+                     "n": int((names == o).sum())} for o in sorted(set(names))}
+
+
 def save_misses(frames: FrameSet, hits: torch.Tensor, window: int, folder: Path, size: int,
                 count: int = 48) -> Path:
     """A picture of up to ``count`` held-out frames the network missed (evenly spread over them), each shown as
@@ -144,6 +161,11 @@ def main(argv=None) -> dict:
     p.add_argument("--fit-scenes", type=int, default=None, help="training-range scenes (default 600; --quick 40)")
     p.add_argument("--heldout-scenes", type=int, default=None, help="held-out scenes (default 150; --quick 20)")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default 20; --quick 3)")
+    p.add_argument("--fit-without", default=None, metavar="COLOUR",
+                   help="also fit a network with every object of this colour left out of the fitted frames "
+                        "(e.g. purple, the held-out cylinder's colour)")
+    p.add_argument("--keep-share", type=float, default=0.0,
+                   help="with --fit-without: the share of that colour's fitted frames kept (default 0: none)")
     p.add_argument("--misses", type=Path, default=None,
                    help="folder for a picture per size of held-out frames the network missed, to look at")
     args = p.parse_args(argv)
@@ -153,6 +175,10 @@ def main(argv=None) -> dict:
         p.error(f"--sizes {args.sizes!r}: give sizes in px, e.g. 96,192")
     if not sizes or any(s % 48 or not 48 <= s <= 384 for s in sizes):
         p.error(f"--sizes {args.sizes!r}: each size a multiple of 48 from 48 to 384 (the window is 1/6 of it)")
+    if args.fit_without is not None and args.fit_without not in COLORS:
+        p.error(f"--fit-without {args.fit_without!r} is not a colour of the scenes: give one of {', '.join(COLORS)}")
+    if not 0.0 <= args.keep_share < 1.0:        # also catches NaN
+        p.error(f"--keep-share {args.keep_share} is a share of frames kept: give a number from 0 to below 1")
     n_fit = args.fit_scenes or (40 if args.quick else 600)
     n_test = args.heldout_scenes or (20 if args.quick else 150)
     epochs = args.epochs or (3 if args.quick else 20)
@@ -175,8 +201,21 @@ def main(argv=None) -> dict:
         by_gripper = {g: {"acc": round(float(hits[gripper == g].float().mean()), 4), "n": int((gripper == g).sum())}
                       for g in ("at", "near", "far from") if (gripper == g).any()}
         names = np.array([f.obj for f in test_set.facts])
-        by_object = {o: {"acc": round(float(hits[names == o].float().mean()), 4), "n": int((names == o).sum())}
-                     for o in sorted(set(names))}
+        by_object = accuracy_by_object(hits, names)
+        headline[f"heldout_object_{size}"] = by_object.get(HELDOUT_OBJECT, {}).get("acc")
+        if args.fit_without:
+            colour = args.fit_without
+            kept = np.array([not f.obj.startswith(colour + " ") for f in fit_set.facts])
+            kept |= np.random.default_rng(0).random(len(kept)) < args.keep_share
+            _, hits_without = fit(crops(fit_set.subset(kept), window, margin), y[torch.as_tensor(kept)],
+                                  crops(test_set, window, margin), yt, window, margin, epochs)
+            without = accuracy_by_object(hits_without, names)
+            headline[f"{colour}_cube_{size}"] = by_object.get(f"{colour} cube", {}).get("acc")
+            headline[f"heldout_object_without_{colour}_{size}"] = without.get(HELDOUT_OBJECT, {}).get("acc")
+            headline[f"{colour}_cube_without_{colour}_{size}"] = without.get(f"{colour} cube", {}).get("acc")
+            headline[f"crop_heldout_without_{colour}_{size}"] = round(float(hits_without.float().mean()), 4)
+            headline["keep_share"] = args.keep_share
+            print(size, f"fitted without {colour} ({int(kept.sum())} of {len(kept)} frames):", without, flush=True)
         share = float(yt.float().mean())
         headline.setdefault("majority", round(max(share, 1 - share), 3))
         headline[f"crop_heldout_{size}"] = history[-1]["heldout_acc"]
@@ -187,6 +226,9 @@ def main(argv=None) -> dict:
                               "off_frame_left_out": off, "window": window, "history": history,
                               "by_gripper": by_gripper, "by_object": by_object,
                               "render_seconds": round(rendered, 1), "seconds": round(time.time() - started, 1)}
+        if args.fit_without:
+            details[str(size)][f"fit_without_{args.fit_without}"] = {"fit_frames": int(kept.sum()),
+                                                                     "by_object": without}
         if args.misses:
             details[str(size)]["misses_png"] = str(save_misses(test_set, hits, window, args.misses, size))
         print(size, history[-1], by_gripper, flush=True)

@@ -71,3 +71,24 @@ def test_the_misses_picture_shows_each_missed_frame_beside_its_crop(tmp_path):
         assert tuple(sheet[44, x + 44]) == (255, 0, 0) and tuple(sheet[44, x + 96 + 2 + 48]) == (255, 0, 0)
         assert tuple(sheet[5, x + 96 + 2 + 5]) == (0, 0, 0)
     assert (sheet[:96, 2 * (2 * 96 + 2):] == 255).all()         # two misses, two tiles: the rest of the row is blank
+
+
+def test_a_colour_left_out_of_the_fit_must_be_a_colour_of_the_scenes(capsys):
+    with pytest.raises(SystemExit) as stop:
+        shape_ceiling.main(["--quick", "--fit-without", "mauve"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--fit-without 'mauve'" in err and "purple" in err
+
+
+def test_accuracy_is_split_by_object_name():
+    hits = torch.tensor([True, False, True, True])
+    names = np.array(["purple cylinder", "purple cylinder", "red cube", "red cube"])
+    assert shape_ceiling.accuracy_by_object(hits, names) == {"purple cylinder": {"acc": 0.5, "n": 2},
+                                                             "red cube": {"acc": 1.0, "n": 2}}
+
+
+@pytest.mark.parametrize("share", ["1", "-0.1", "nan"])
+def test_a_kept_share_must_be_a_share_below_one(share, capsys):
+    with pytest.raises(SystemExit) as stop:
+        shape_ceiling.main(["--quick", "--fit-without", "purple", "--keep-share", share])
+    assert stop.value.code == 2 and f"--keep-share {share}" in capsys.readouterr().err
