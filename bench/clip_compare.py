@@ -28,6 +28,12 @@ Per checkpoint:
 Each draw's details also keep the pairwise wins per kind of negative and the colour wins split by binding
 (``by_negative_kind``, ``colour_wins_by_binding``, as ``bench.domain_clip`` reports them for its draw).
 
+``objects``: the same retrieval on the frames whose target is the held-out object ("purple cylinder", never
+in a training scene) and on those whose target is its colour in the shape training does show ("purple cube"),
+pooled over the draws: top-1 and the shape negatives' pairwise wins. Training that breaks the link between
+that colour and a shape (``train_domain_clip --shapeless-colours``) should lift the first without losing the
+second. Headline: ``<name>_heldout_object_shape`` and ``<name>_heldout_colour_shape``.
+
 The reference is ``--reference`` when given, else the first checkpoint named; with no checkpoint at all, the
 shipped one is measured alone.
 Headline keys: ``<name>_caption_top1`` and ``<name>_spearman`` for each checkpoint (``name`` is the file's stem
@@ -44,10 +50,11 @@ from worlds import gl  # noqa: F401
 import numpy as np
 
 from agents.vlm.captions import HELDOUT_TEMPLATES
-from agents.vlm.domain_data import SCENE_SEED_STRIDE, manipulation_frames
+from agents.vlm.domain_data import HELDOUT_OBJECT, SCENE_SEED_STRIDE, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, episode_interval, progress_spearman, scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
+from worlds.manipulation import SHAPES
 from bench.common import CAPTION_DRAW, CAPTION_EPISODES, COMPARE_DRAWS, COMPARE_EPISODES, FIT_DRAW, FIT_EPISODES, \
     finish, parser
 
@@ -73,6 +80,23 @@ def draws_meet(a: int, b: int, width: int) -> bool:
     object counts): then both could hold the very same scene."""
     return any(abs((a + SCENE_SEED_STRIDE * ka) - (b + SCENE_SEED_STRIDE * kb)) < width
                for ka in OBJECT_COUNTS for kb in OBJECT_COUNTS)
+
+
+def object_targets() -> dict[str, str]:
+    """``{"heldout_object": "purple cylinder", "heldout_colour": "purple cube"}``: the held-out object and its
+    colour in the other shape, the one the training scenes show."""
+    colour, shape = HELDOUT_OBJECT.split(" ", 1)
+    other = next(s for s in SHAPES if s != shape)
+    return {"heldout_object": HELDOUT_OBJECT, "heldout_colour": f"{colour} {other}"}
+
+
+def pool_objects(parts: list[dict]) -> dict:
+    """Per-draw ``{"top1", "n", "shape", "shape_n"}`` pooled over the draws, weighted by frames (top-1) and by
+    shape negatives (shape); ``None`` where no draw had any."""
+    n, shape_n = sum(q["n"] for q in parts), sum(q["shape_n"] for q in parts)
+    return {"top1": round(sum(q["top1"] * q["n"] for q in parts) / n, 4) if n else None, "n": n,
+            "shape": round(sum(q["shape"] * q["shape_n"] for q in parts) / shape_n, 4) if shape_n else None,
+            "shape_n": shape_n}
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[float]:
@@ -122,6 +146,8 @@ def main(argv=None) -> dict:
     hits: dict[str, list[np.ndarray]] = {n: [] for n in names}
     groups: list[np.ndarray] = []
     per_draw: dict[str, dict] = {n: {} for n in names}
+    targets = object_targets()
+    by_object: dict[str, dict[str, list]] = {n: {k: [] for k in targets} for n in names}
     for draw in args.draws:
         frames = manipulation_frames(episodes, draw, heldout=True)
         groups.append(np.array([f"{draw}:{e}" for e in frames.episode]))
@@ -135,6 +161,15 @@ def main(argv=None) -> dict:
                                          "spearman": round(rho["pooled_mean_alpha1"], 4),
                                          "by_negative_kind": ret["by_negative_kind"],
                                          "colour_wins_by_binding": ret.get("colour_wins_by_binding", {})}
+            for key, target in targets.items():
+                mask = np.array([f.obj == target for f in frames.facts])
+                if not mask.any():
+                    continue
+                sub = caption_retrieval(emb.embed_images, emb.embed_texts, frames.subset(mask), HELDOUT_TEMPLATES,
+                                        seed=draw)
+                by_object[name][key].append({"top1": sub["top1"], "n": sub["n"],
+                                             "shape": sub["by_negative_kind"].get("shape", 0.0),
+                                             "shape_n": sub["negatives_by_kind"].get("shape", 0)})
     reference = names[0]
     results: dict = {"draws": args.draws, "episodes_per_draw": episodes, "rollouts_per_task": rollouts,
                      "reference": reference, "checkpoints": {n: str(p) for n, p in models}, "per_draw": per_draw,
@@ -145,6 +180,10 @@ def main(argv=None) -> dict:
         results["caption_top1_ci95"][name] = episode_interval(np.concatenate(hits[name]), np.concatenate(groups))
         headline[f"{name}_caption_top1"] = round(top1, 4)
         headline[f"{name}_spearman"] = round(float(np.mean([d["spearman"] for d in per_draw[name].values()])), 4)
+        results.setdefault("objects", {})[name] = {key: {"target": targets[key], **pool_objects(parts)}
+                                                   for key, parts in by_object[name].items()}
+        for key in targets:
+            headline[f"{name}_{key}_shape"] = results["objects"][name][key]["shape"]
     ref = np.concatenate(hits[reference])
     for name in names[1:]:
         other = np.concatenate(hits[name])

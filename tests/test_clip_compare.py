@@ -59,6 +59,16 @@ def test_a_checkpoint_against_its_copy_agrees_frame_for_frame(tmp_path):
     assert details["paired"]["copy"]["frames_disagreeing"] == 0 and details["paired"]["copy"]["frames"] > 50
     assert details["per_draw"]["copy"]["1000"]["by_negative_kind"] == details["per_draw"]["shipped"]["1000"][
         "by_negative_kind"]
+    assert details["objects"]["copy"] == details["objects"]["shipped"]
+    assert details["objects"]["copy"]["heldout_object"]["target"] == "purple cylinder"
+
+
+def test_the_held_out_object_and_its_colours_seen_shape_are_pooled_over_draws():
+    assert clip_compare.object_targets() == {"heldout_object": "purple cylinder", "heldout_colour": "purple cube"}
+    pooled = clip_compare.pool_objects([{"top1": 1.0, "n": 10, "shape": 0.5, "shape_n": 4},
+                                        {"top1": 0.0, "n": 30, "shape": 1.0, "shape_n": 12}])
+    assert pooled == {"top1": 0.25, "n": 40, "shape": 0.875, "shape_n": 16}
+    assert clip_compare.pool_objects([]) == {"top1": None, "n": 0, "shape": None, "shape_n": 0}
 
 
 def test_bad_checkpoints_are_refused_naming_them(tmp_path, capsys):

@@ -86,6 +86,9 @@ def test_retrieval_is_perfect_for_an_oracle_and_at_zero_for_a_model_that_sees_no
     images, texts = _facts_embedder(facts, HELDOUT_TEMPLATES)
     result = caption_retrieval(images, texts, frames, HELDOUT_TEMPLATES, k=4)
     assert result["top1"] == 1.0 and set(result["by_negative_kind"].values()) == {1.0}
+    # k negatives a frame (k + 1 captions), counted by kind.
+    assert set(result["negatives_by_kind"]) == set(result["by_negative_kind"])
+    assert sum(result["negatives_by_kind"].values()) == len(facts) * result["k"] == len(facts) * 4
     # Every caption scored the same: ties are failures, not wins for the caption listed first.
     blind = caption_retrieval(lambda im: np.ones((len(im), 3)), lambda tx: np.ones((len(tx), 3)), frames,
                               TRAIN_TEMPLATES, k=4)

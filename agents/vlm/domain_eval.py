@@ -77,7 +77,8 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
                       templates: Sequence[str], k: int = 4, seed: int = 0, keep_hits: bool = False) -> dict:
     """Top-1 accuracy of the true caption among ``k`` one-fact-changed negatives, per frame (each frame in one
     of ``templates``, drawn at random). Also: top-1 per true relation (``by_relation``) and per template
-    (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``),
+    (``by_template``: what each wording costs), pairwise wins per kind of negative (``by_negative_kind``; how
+    many negatives of each kind: ``negatives_by_kind``),
     relation wins per distance to the nearest relation threshold (``relation_by_margin``), the pairwise wins of
     each kind per where the gripper truly is against the object (``wins_by_gripper``, kind -> at, near or far
     from it; a gripper at the object can hide it), and the colour wins per whether the negative's colour belongs
@@ -134,6 +135,7 @@ def caption_retrieval(embed_images: EmbedImages, embed_texts: EmbedTexts, frames
                    for t in templates if t in used}
     out = {"top1": float(correct.mean()), "n": int(len(correct)), "k": k, "by_relation": by_relation,
            "by_negative_kind": {kind: round(float(np.mean(v)), 4) for kind, v in sorted(pairwise.items())},
+           "negatives_by_kind": {kind: len(v) for kind, v in sorted(pairwise.items())},
            "by_template": by_template}
     if margin_wins:
         out["relation_by_margin"] = _by_margin(margin_wins)
