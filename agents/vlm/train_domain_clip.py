@@ -93,8 +93,17 @@ Run 32 (not shipped): run 17's command with ``--lr 1e-3``, one round from run 17
 own round 0.82, still-arm share 0.48 (``bench/results/domain_clip_run32_lr1e3.json``).
 Run 33 (not shipped): run 17's command with ``--epochs 4``, one round from run 17, seed 610000: its own round fitted
 at 0.86 (shape pairwise 0.88; run 17 0.87), fresh episodes drawn alike 0.74 (run 17: 0.79), caption top-1 0.731,
-still-arm share 0.41 (``bench/results/domain_clip_run33_epochs4.json``). The Spearman figures above are
-``bench.domain_clip``'s 36 rollouts a task, its draw until 2026-11-28 (``spearman_progress_36`` since).
+still-arm share 0.41 (``bench/results/domain_clip_run33_epochs4.json``).
+Run 34 (not shipped): run 17's command with ``--shapeless-colours`` (purple objects said "purple object", never
+with a shape) and ``--rounds 2``, from run 17, seed 630000, 86 minutes on this CPU beside other work. On the fresh
+draws 1000 and 2000 (``bench/results/clip_compare_run34_shapeless.json``) the held-out purple cylinder's shape
+negatives were beaten 14% of the time (run 17: 10%, 77 negatives), the purple cube's 89% (97%), caption top-1
++0.004 (-0.015..+0.023) over run 17, Spearman 0.630 (0.644); its own held-out draw read the purple cylinder's
+shape at 0.04. A crop CNN fitted from scratch without purple objects reads the purple cylinder at 0.96
+(``bench.shape_ceiling --fit-without purple``); two rounds from a model that already tied purple to "cube" do not
+untie it. The Spearman figures above, but run 34's (``bench.clip_compare``'s 36 rollouts a task on each of its
+two draws), are ``bench.domain_clip``'s 36 rollouts a task, its draw until 2026-11-28 (``spearman_progress_36``
+since).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
 every=every)`` call, not in chunks; check out commit 44ceccc to reproduce runs 1-3 frame for frame.
 
