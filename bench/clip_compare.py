@@ -28,11 +28,12 @@ Per checkpoint:
 Each draw's details also keep the pairwise wins per kind of negative and the colour wins split by binding
 (``by_negative_kind``, ``colour_wins_by_binding``, as ``bench.domain_clip`` reports them for its draw).
 
-``objects``: the same retrieval on the frames whose target is the held-out object ("purple cylinder", never
-in a training scene) and on those whose target is its colour in the shape training does show ("purple cube"),
-pooled over the draws: top-1 and the shape negatives' pairwise wins. Training that breaks the link between
-that colour and a shape (``train_domain_clip --shapeless-colours``) should lift the first without losing the
-second. Headline: ``<name>_heldout_object_shape`` and ``<name>_heldout_colour_shape``.
+``objects``: the caption retrieval again (with its own draw of negatives, the same for every checkpoint) on the
+frames whose target is the held-out object ("purple cylinder", never in a training scene) and on those whose
+target is its colour in the shape training does show ("purple cube"), pooled over the draws: top-1 and the
+shape negatives' pairwise wins. Training that breaks the link between that colour and a shape
+(``train_domain_clip --shapeless-colours``) should lift the first without losing the second. Headline:
+``<name>_purple_cylinder_shape`` and ``<name>_purple_cube_shape``.
 
 The reference is ``--reference`` when given, else the first checkpoint named; with no checkpoint at all, the
 shipped one is measured alone.
@@ -83,11 +84,11 @@ def draws_meet(a: int, b: int, width: int) -> bool:
 
 
 def object_targets() -> dict[str, str]:
-    """``{"heldout_object": "purple cylinder", "heldout_colour": "purple cube"}``: the held-out object and its
-    colour in the other shape, the one the training scenes show."""
+    """``{"purple_cylinder": "purple cylinder", "purple_cube": "purple cube"}``: the held-out object, then its
+    colour in the other shape, the one the training scenes show (keys: the names with underscores)."""
     colour, shape = HELDOUT_OBJECT.split(" ", 1)
     other = next(s for s in SHAPES if s != shape)
-    return {"heldout_object": HELDOUT_OBJECT, "heldout_colour": f"{colour} {other}"}
+    return {name.replace(" ", "_"): name for name in (HELDOUT_OBJECT, f"{colour} {other}")}
 
 
 def pool_objects(parts: list[dict]) -> dict:

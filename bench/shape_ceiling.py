@@ -21,11 +21,13 @@ scene, as for the studio CLIP). Headline keys: ``crop_heldout_<size>``, ``crop_h
 ``--fit-without COLOUR`` fits a second network, in the same run and on the same frames, with every object of
 that colour left out of the fitted frames, and scores it on the same held-out frames: does the network read
 the held-out purple cylinder's shape when purple never stood for "cube" in what it was fitted on? Headline:
-``heldout_object_without_<colour>_<size>`` and ``<colour>_cube_without_<colour>_<size>`` beside the first
-fit's ``<colour>_cube_<size>``; each fit's ``by_object`` is in the details. ``--keep-share S`` keeps that
-share of the colour's fitted frames (drawn at random, seeded) instead of none: does purple stop meaning "cube"
-when purple cubes are merely rare? ``train_domain_clip --shapeless-colours`` is the studio CLIP's version of
-the lever (the colour's objects said without a shape).
+the second fit's ``heldout_object_without_<colour>_<size>``, ``crop_heldout_without_<colour>_<size>`` and,
+for each shape of the colour but the held-out object, ``<colour>_<shape>_without_<colour>_<size>`` beside the
+first fit's ``<colour>_<shape>_<size>`` (``purple_cube_96``), and ``keep_share``; each fit's ``by_object`` is
+in the details. ``--keep-share S`` keeps that share of the colour's fitted frames (drawn at random, seeded)
+instead of none, and the "without" keys then name that refit: does purple stop meaning "cube" when purple cubes
+are merely rare? ``train_domain_clip --shapeless-colours`` is the studio CLIP's version of the lever (the
+colour's objects said without a shape).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from torch import nn
 from agents.vlm.domain_data import HELDOUT_OBJECT, FrameSet
 from agents.vlm.domain_eval import is_cube, shape_sets
 from bench.common import finish, parser
-from worlds.manipulation import COLORS
+from worlds.manipulation import COLORS, SHAPES
 
 WINDOW_AT_96 = 16      # px of a 96 px frame around the object's centre: an 8 px object and its surroundings
 
@@ -179,6 +181,9 @@ def main(argv=None) -> dict:
         p.error(f"--fit-without {args.fit_without!r} is not a colour of the scenes: give one of {', '.join(COLORS)}")
     if not 0.0 <= args.keep_share < 1.0:        # also catches NaN
         p.error(f"--keep-share {args.keep_share} is a share of frames kept: give a number from 0 to below 1")
+    if args.keep_share and args.fit_without is None:
+        p.error(f"--keep-share {args.keep_share} is the share of --fit-without's colour kept: give --fit-without "
+                f"too (e.g. --fit-without purple)")
     n_fit = args.fit_scenes or (40 if args.quick else 600)
     n_test = args.heldout_scenes or (20 if args.quick else 150)
     epochs = args.epochs or (3 if args.quick else 20)
@@ -210,9 +215,11 @@ def main(argv=None) -> dict:
             _, hits_without = fit(crops(fit_set.subset(kept), window, margin), y[torch.as_tensor(kept)],
                                   crops(test_set, window, margin), yt, window, margin, epochs)
             without = accuracy_by_object(hits_without, names)
-            headline[f"{colour}_cube_{size}"] = by_object.get(f"{colour} cube", {}).get("acc")
+            for shape in (s for s in SHAPES if f"{colour} {s}" != HELDOUT_OBJECT):
+                headline[f"{colour}_{shape}_{size}"] = by_object.get(f"{colour} {shape}", {}).get("acc")
             headline[f"heldout_object_without_{colour}_{size}"] = without.get(HELDOUT_OBJECT, {}).get("acc")
-            headline[f"{colour}_cube_without_{colour}_{size}"] = without.get(f"{colour} cube", {}).get("acc")
+            for shape in (s for s in SHAPES if f"{colour} {s}" != HELDOUT_OBJECT):
+                headline[f"{colour}_{shape}_without_{colour}_{size}"] = without.get(f"{colour} {shape}", {}).get("acc")
             headline[f"crop_heldout_without_{colour}_{size}"] = round(float(hits_without.float().mean()), 4)
             headline["keep_share"] = args.keep_share
             print(size, f"fitted without {colour} ({int(kept.sum())} of {len(kept)} frames):", without, flush=True)
@@ -228,6 +235,7 @@ def main(argv=None) -> dict:
                               "render_seconds": round(rendered, 1), "seconds": round(time.time() - started, 1)}
         if args.fit_without:
             details[str(size)][f"fit_without_{args.fit_without}"] = {"fit_frames": int(kept.sum()),
+                                                                     "keep_share": args.keep_share,
                                                                      "by_object": without}
         if args.misses:
             details[str(size)]["misses_png"] = str(save_misses(test_set, hits, window, args.misses, size))

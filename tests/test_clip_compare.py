@@ -60,11 +60,13 @@ def test_a_checkpoint_against_its_copy_agrees_frame_for_frame(tmp_path):
     assert details["per_draw"]["copy"]["1000"]["by_negative_kind"] == details["per_draw"]["shipped"]["1000"][
         "by_negative_kind"]
     assert details["objects"]["copy"] == details["objects"]["shipped"]
-    assert details["objects"]["copy"]["heldout_object"]["target"] == "purple cylinder"
+    cylinder = details["objects"]["copy"]["purple_cylinder"]
+    assert cylinder["target"] == "purple cylinder" and cylinder["n"] > 0 and cylinder["shape_n"] > 0   # not vacuous
+    assert headline["copy_purple_cube_shape"] == headline["shipped_purple_cube_shape"]
 
 
 def test_the_held_out_object_and_its_colours_seen_shape_are_pooled_over_draws():
-    assert clip_compare.object_targets() == {"heldout_object": "purple cylinder", "heldout_colour": "purple cube"}
+    assert clip_compare.object_targets() == {"purple_cylinder": "purple cylinder", "purple_cube": "purple cube"}
     pooled = clip_compare.pool_objects([{"top1": 1.0, "n": 10, "shape": 0.5, "shape_n": 4},
                                         {"top1": 0.0, "n": 30, "shape": 1.0, "shape_n": 12}])
     assert pooled == {"top1": 0.25, "n": 40, "shape": 0.875, "shape_n": 16}

@@ -92,3 +92,9 @@ def test_a_kept_share_must_be_a_share_below_one(share, capsys):
     with pytest.raises(SystemExit) as stop:
         shape_ceiling.main(["--quick", "--fit-without", "purple", "--keep-share", share])
     assert stop.value.code == 2 and f"--keep-share {share}" in capsys.readouterr().err
+
+
+def test_a_kept_share_without_a_colour_to_keep_it_of_is_refused(capsys):
+    with pytest.raises(SystemExit) as stop:
+        shape_ceiling.main(["--quick", "--keep-share", "0.1"])
+    assert stop.value.code == 2 and "give --fit-without too" in capsys.readouterr().err
