@@ -22,3 +22,21 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def trainer_texts(tmp_path, monkeypatch):
+    """``run(**options)`` trains the studio CLIP on a tiny draw (no learning, no measurement) and returns its
+    sidecar metadata and every caption text the trainer wrote (positives and negatives, decorated)."""
+    from agents.vlm import train_domain_clip as T
+
+    def run(**options):
+        texts = []
+        real = T.decorate
+        monkeypatch.setattr(T, "decorate", lambda text, d: texts.append(real(text, d)) or texts[-1])
+        monkeypatch.setattr(T, "evaluate", lambda *a, **k: {})      # the metrics are bench.domain_clip's job
+        meta = T.train(**{"episodes": 2, "epochs": 1, "eval_episodes": 1, "poses_per_class": 2, "lr": 0.0,
+                          "out": tmp_path / "c.pt", "log": lambda *_: None, **options})
+        return meta, texts
+
+    return run

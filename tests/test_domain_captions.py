@@ -308,15 +308,8 @@ def test_an_arm_phrase_names_the_robot_and_is_shared_with_the_negatives():
     assert 0.2 < share < 0.4
 
 
-def test_the_trainer_names_the_arm_in_table_captions_only(tmp_path, monkeypatch):
-    from agents.vlm import train_domain_clip as T
-
-    texts = []
-    real = T.decorate
-    monkeypatch.setattr(T, "decorate", lambda text, d: texts.append(real(text, d)) or texts[-1])
-    monkeypatch.setattr(T, "evaluate", lambda *a, **k: {})      # the metrics are bench.domain_clip's job
-    meta = T.train(episodes=2, epochs=1, eval_episodes=1, poses_per_class=2, lr=0.0, out=tmp_path / "c.pt",
-                   arm_p=1.0, log=lambda *_: None)
+def test_the_trainer_names_the_arm_in_table_captions_only(trainer_texts):
+    meta, texts = trainer_texts(arm_p=1.0)
     assert meta["config"]["arm_phrases"] == 1.0
     poses = [t for t in texts if any(phrase in t for phrase in POSE_PHRASES.values())]
     table = [t for t in texts if t not in poses]

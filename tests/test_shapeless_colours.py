@@ -73,13 +73,8 @@ def test_no_negative_names_a_shape_of_the_colour_or_a_colour_in_view():
             assert HELDOUT_OBJECT not in (f.obj, f.ref)
 
 
-def test_the_trainer_never_says_a_shape_of_the_colour(tmp_path, monkeypatch):
-    texts = []
-    real = T.decorate
-    monkeypatch.setattr(T, "decorate", lambda text, d: texts.append(real(text, d)) or texts[-1])
-    monkeypatch.setattr(T, "evaluate", lambda *a, **k: {})      # the metrics are bench.domain_clip's job
-    meta = T.train(episodes=6, epochs=1, eval_episodes=1, poses_per_class=2, lr=0.0, out=tmp_path / "c.pt",
-                   hard_negatives=3, decorate_p=1.0, shapeless_colours=True, log=lambda *_: None)
+def test_the_trainer_never_says_a_shape_of_the_colour(trainer_texts):
+    meta, texts = trainer_texts(episodes=6, hard_negatives=3, decorate_p=1.0, shapeless_colours=True)
     assert meta["config"]["shapeless_colours"] == ["purple"]
     assert any("purple object" in t for t in texts)           # the colour is still taught
     assert not any(name in t for t in texts for name in PURPLE_SHAPES)
