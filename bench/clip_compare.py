@@ -51,11 +51,10 @@ from worlds import gl  # noqa: F401
 import numpy as np
 
 from agents.vlm.captions import HELDOUT_TEMPLATES
-from agents.vlm.domain_data import HELDOUT_OBJECT, SCENE_SEED_STRIDE, manipulation_frames
+from agents.vlm.domain_data import HELDOUT_COLOUR_SEEN, HELDOUT_OBJECT, SCENE_SEED_STRIDE, manipulation_frames
 from agents.vlm.domain_eval import caption_retrieval, episode_interval, progress_spearman, scripted_frames
 from agents.vlm.embedder import STUDIO_CHECKPOINT, studio_embedder
 from agents.vlm.model_configs import register
-from worlds.manipulation import SHAPES
 from bench.common import CAPTION_DRAW, CAPTION_EPISODES, COMPARE_DRAWS, COMPARE_EPISODES, FIT_DRAW, FIT_EPISODES, \
     finish, parser
 
@@ -86,9 +85,7 @@ def draws_meet(a: int, b: int, width: int) -> bool:
 def object_targets() -> dict[str, str]:
     """``{"purple_cylinder": "purple cylinder", "purple_cube": "purple cube"}``: the held-out object, then its
     colour in the other shape, the one the training scenes show (keys: the names with underscores)."""
-    colour, shape = HELDOUT_OBJECT.split(" ", 1)
-    other = next(s for s in SHAPES if s != shape)
-    return {name.replace(" ", "_"): name for name in (HELDOUT_OBJECT, f"{colour} {other}")}
+    return {name.replace(" ", "_"): name for name in (HELDOUT_OBJECT, *HELDOUT_COLOUR_SEEN)}
 
 
 def pool_objects(parts: list[dict]) -> dict:

@@ -200,8 +200,8 @@ def main(argv=None) -> dict:
         fit_set, test_set = fit_set.subset(inside["fit"]), test_set.subset(inside["heldout"])
         window, margin = WINDOW_AT_96 * size // 96, 2 * size // 96
         y, yt = (torch.as_tensor(is_cube(s), dtype=torch.long) for s in (fit_set, test_set))
-        history, hits = fit(crops(fit_set, window, margin), y, crops(test_set, window, margin), yt, window, margin,
-                            epochs)
+        test_crops = crops(test_set, window, margin)
+        history, hits = fit(crops(fit_set, window, margin), y, test_crops, yt, window, margin, epochs)
         gripper = np.array([f.gripper for f in test_set.facts])
         by_gripper = {g: {"acc": round(float(hits[gripper == g].float().mean()), 4), "n": int((gripper == g).sum())}
                       for g in ("at", "near", "far from") if (gripper == g).any()}
@@ -213,12 +213,11 @@ def main(argv=None) -> dict:
             kept = np.array([not f.obj.startswith(colour + " ") for f in fit_set.facts])
             kept |= np.random.default_rng(0).random(len(kept)) < args.keep_share
             _, hits_without = fit(crops(fit_set.subset(kept), window, margin), y[torch.as_tensor(kept)],
-                                  crops(test_set, window, margin), yt, window, margin, epochs)
+                                  test_crops, yt, window, margin, epochs)
             without = accuracy_by_object(hits_without, names)
-            for shape in (s for s in SHAPES if f"{colour} {s}" != HELDOUT_OBJECT):
-                headline[f"{colour}_{shape}_{size}"] = by_object.get(f"{colour} {shape}", {}).get("acc")
             headline[f"heldout_object_without_{colour}_{size}"] = without.get(HELDOUT_OBJECT, {}).get("acc")
             for shape in (s for s in SHAPES if f"{colour} {s}" != HELDOUT_OBJECT):
+                headline[f"{colour}_{shape}_{size}"] = by_object.get(f"{colour} {shape}", {}).get("acc")
                 headline[f"{colour}_{shape}_without_{colour}_{size}"] = without.get(f"{colour} {shape}", {}).get("acc")
             headline[f"crop_heldout_without_{colour}_{size}"] = round(float(hits_without.float().mean()), 4)
             headline["keep_share"] = args.keep_share

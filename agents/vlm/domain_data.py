@@ -23,11 +23,15 @@ import numpy as np
 import worlds
 from agents.scripted import ScriptedController
 from agents.vlm.captions import Facts, gripper_relation
-from worlds.manipulation import HALF, PAD_RADIUS, WORKSPACE_HIGH, WORKSPACE_LOW
+from worlds.manipulation import HALF, PAD_RADIUS, SHAPES, WORKSPACE_HIGH, WORKSPACE_LOW
 from worlds.rendering import RenderProfile
 
 CAMERA = "workspace"
 HELDOUT_OBJECT = "purple cylinder"
+HELDOUT_COLOUR = HELDOUT_OBJECT.split(" ", 1)[0]
+# The held-out object's colour in the shapes training does show ("purple cube"): every object of that colour a
+# training frame holds is one of these, so the colour alone can stand for their shape.
+HELDOUT_COLOUR_SEEN = tuple(f"{HELDOUT_COLOUR} {s}" for s in SHAPES if f"{HELDOUT_COLOUR} {s}" != HELDOUT_OBJECT)
 EVAL_SEED_OFFSET = 1_000_000
 SCENE_SEED_STRIDE = 7919      # episode i of a draw resets with seed + i + offset + this * its object count
 TASK_IDS = {"push": "studio/Push-v0", "pick_place": "studio/PickPlace-v0", "stack": "studio/Stack-v0"}

@@ -147,7 +147,8 @@ import torch.nn.functional as F
 from agents.vlm.captions import GRIPPER_RELATIONS, HELDOUT_TEMPLATES, POSE_HELDOUT_TEMPLATES, POSE_TRAIN_TEMPLATES, \
     TRAIN_TEMPLATES, caption, colour_elsewhere, decorate, distractors, draw_decoration, filler_words, negative_kind, \
     unsaid_gripper
-from agents.vlm.domain_data import HELDOUT_OBJECT, TASK_IDS, FrameSet, concat, manipulation_frames, policy_frames
+from agents.vlm.domain_data import HELDOUT_COLOUR, HELDOUT_COLOUR_SEEN, HELDOUT_OBJECT, TASK_IDS, FrameSet, \
+    concat, manipulation_frames, policy_frames
 from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retrieval, progress_spearman, \
     patch_cell, scripted_frames, to_tensor
 from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
@@ -276,8 +277,7 @@ SHAPELESS_WORDS = frozenset({"object", "objects", "thing", "things", "item", "it
 def one_shape_colours() -> tuple[str, ...]:
     """The colours the training scenes show in one shape only: the held-out object's ("purple": its cylinder is
     held out, so every purple object a training frame shows is a cube)."""
-    colour, shape = HELDOUT_OBJECT.split(" ", 1)
-    return (colour,) if len(SHAPES) == 2 and shape in SHAPES else ()
+    return (HELDOUT_COLOUR,) if len(HELDOUT_COLOUR_SEEN) == 1 else ()
 
 
 def shapeless_names(colours: Sequence[str]) -> frozenset[str]:
@@ -305,17 +305,18 @@ def without_shapes(data: FrameSet, colours: Sequence[str]) -> FrameSet:
     object" is only ever a negative and "object" itself comes to mean purple; and a colour swap to purple is
     dropped (it would name a purple shape), so purple loses most of its hard colour negatives.
     """
+    def shapeless(n: str) -> str:          # "red cube" -> "red object"
+        return f"{n.partition(' ')[0]} {SHAPELESS_NOUN}"
+
     def name(n: str) -> str:
         colour, _, rest = n.partition(" ")
-        return f"{colour} {SHAPELESS_NOUN}" if colour in colours and rest in SHAPES else n
+        return shapeless(n) if colour in colours and rest in SHAPES else n
 
     data.facts = [f if f.is_pose else replace(f, obj=name(f.obj), ref=name(f.ref)) for f in data.facts]
     data.relations = [{**{name(k): v for k, v in r.items()},
-                       **{f"{k.partition(' ')[0]} {SHAPELESS_NOUN}": v for k, v in r.items()
-                          if k.partition(" ")[2] in SHAPES}} for r in data.relations]
-    data.present = [tuple(dict.fromkeys((*(name(o) for o in p),
-                                         *(f"{o.partition(' ')[0]} {SHAPELESS_NOUN}" for o in p))))
-                    for p in data.present]
+                       **{shapeless(k): v for k, v in r.items() if k.partition(" ")[2] in SHAPES}}
+                      for r in data.relations]
+    data.present = [tuple(dict.fromkeys((*(name(o) for o in p), *(shapeless(o) for o in p)))) for p in data.present]
     return data
 
 
