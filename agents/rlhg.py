@@ -46,6 +46,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper
 
 from agents.humans import HELD_OUT_HUMAN, TRAINING_HUMANS, make_human, training_humans
+from agents.sb3_factory import quiet_logger
 from worlds.collab import N_HUMAN_ITEMS, CollabTableEnv
 
 GATE = 5          # observation index of "person present" (worlds.collab)
@@ -289,6 +290,7 @@ def train_task_only(steps: int, config: PPOConfig | None = None, seed: int = 0, 
     humans = training_humans() if humans is None else humans
     venv = make_vec_env(config.n_envs, humans, human_probability, seed)
     model = PPO("MlpPolicy", venv, seed=seed, verbose=verbose, device="cpu", **config.ppo_kwargs())
+    model.set_logger(quiet_logger(verbose))
     model.learn(steps)
     return model
 
@@ -311,6 +313,7 @@ def train_rlhg(task_only: PPO, steps: int, settings: RLHGSettings | Callable[[],
     venv = make_vec_env(config.n_envs, training_humans(), beta, seed + 1)
     model = RLHGPPO("MlpPolicy", venv, human_values=human_values, settings=settings, seed=seed, verbose=verbose,
                     device="cpu", human_lambda=human_lambda, **config.ppo_kwargs())
+    model.set_logger(quiet_logger(verbose))
     model.policy.load_state_dict(task_only.policy.state_dict())
     if explore_log_std is not None:
         with torch.no_grad():

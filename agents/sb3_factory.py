@@ -165,8 +165,7 @@ def make_model(algo: str, venv: VecEnv, algo_kwargs: dict[str, Any] | None = Non
             while rollout % kwargs["batch_size"]:  # a divisor of the rollout: no truncated minibatch warning
                 kwargs["batch_size"] -= 1
     model = algo_class(algo)(policy, venv, seed=int(seed), device=device, verbose=0, **kwargs)
-    if log_dir is not None:
-        model.set_logger(make_logger(log_dir))
+    model.set_logger(make_logger(log_dir) if log_dir is not None else quiet_logger())
     return model
 
 
@@ -186,10 +185,23 @@ def make_logger(log_dir: str | Path):
     return configure(str(log_dir), formats)
 
 
+def quiet_logger(verbose: int = 0):
+    """SB3's logger writing nowhere (to stdout when ``verbose``), with no folder.
+
+    Without a logger of its own, ``learn()`` calls SB3's ``configure(None, ...)``, which makes an empty
+    ``<tempdir>/SB3-<date>`` folder on every call even when nothing is logged: hundreds of them after a day of
+    benches and tests. A model given this one leaves the temporary folder alone."""
+    import sys
+
+    from stable_baselines3.common.logger import HumanOutputFormat, Logger
+
+    return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if verbose else [])
+
+
 def load_model(algo: str, path: str | Path, env: VecEnv | None = None, device: str = "cpu") -> BaseAlgorithm:
     """Load a checkpoint saved with ``model.save``."""
     return algo_class(algo).load(str(path), env=env, device=device)
 
 
 __all__ = ["AGENTS", "ALGOS", "DEFAULTS", "LatestEmbeddings", "algo_class", "is_off_policy", "load_model", "make_logger",
-           "make_model", "make_venv", "make_world", "tensorboard_available"]
+           "make_model", "make_venv", "make_world", "quiet_logger", "tensorboard_available"]

@@ -86,6 +86,7 @@ from agents.curriculum import Curriculum
 from agents.demos import DEMO_SHARE, normalised_by, play_demos, pretrain_on_policy, sac_demo_kwargs
 from agents.rewards import ClipTerm, RewardFrameWrapper, RewardStack, VecRewardStack, WorldTerm
 from agents.scripted import ScriptedController
+from agents.sb3_factory import quiet_logger
 from agents.vlm.embedder import STUDIO_CHECKPOINT, default_embedder, studio_embedder
 from bench.common import PUSH_PROMPTS, RESULTS, finish, parser
 
@@ -281,6 +282,7 @@ def train(reward: str, minutes: float, seed: int, eval_episodes: int, max_steps:
         model = PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **copy.deepcopy(PPO_SETTINGS))
         if demos:
             shown = clone_demos(model, venv, demos, eval_episodes, seed)
+    model.set_logger(quiet_logger())
     budget = Budget(minutes * 60, max_steps, report, follow, leader_done)
     teacher = Curriculum(PUSH_LESSONS, PROMOTE_AT, PROMOTE_WINDOW) if curriculum else None
     start = time.time()

@@ -40,3 +40,18 @@ def trainer_texts(tmp_path, monkeypatch):
         return meta, texts
 
     return run
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sb3_log_folder(tmp_path_factory):
+    """Models the tests build with SB3's own default logger log here, not into an ``SB3-<date>`` folder each
+    in the machine's temporary folder."""
+    import os
+
+    saved = os.environ.get("SB3_LOGDIR")
+    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3"))
+    yield
+    if saved is None:
+        os.environ.pop("SB3_LOGDIR", None)
+    else:
+        os.environ["SB3_LOGDIR"] = saved

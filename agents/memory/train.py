@@ -50,6 +50,7 @@ from agents.memory.wrappers import DiscreteMoves, DropKeys, DualCodingMemory
 from agents.rewards.stack import RewardStack
 from agents.rewards.terms import WorldTerm
 from agents.rewards.wrappers import VecRewardStack
+from agents.sb3_factory import quiet_logger
 
 WORLD_ID = "studio/FastMapRoom-v0"
 AGENTS = ("dcem", "memoryless", "no_memory", "lstm", "oracle")
@@ -171,6 +172,7 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     venv, _ = make_venv(config)
     cls, policy = algo_for(config.agent)
     model = cls(policy, venv, seed=config.seed, device="cpu", verbose=0, **learner_kwargs(config))
+    model.set_logger(quiet_logger())
     start = time.perf_counter()
     model.learn(total_timesteps=config.steps)
     minutes = (time.perf_counter() - start) / 60
