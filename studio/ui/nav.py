@@ -1,33 +1,60 @@
 """The studio's pages and their sections, in one place: ``app.py`` hands them to ``st.navigation`` and pages
-link to each other with :func:`page`."""
+link to each other with :func:`page`.
+
+A page's module is imported when the page is first shown, not before the navigation is drawn: together they
+import PyTorch, open_clip, MuJoCo and Stable-Baselines3 (about 10 s on a 2-core machine), and imported up front
+they left a first visitor a blank window for all of it. Now the navigation bar is drawn at once and the first
+page says what it is loading (:func:`lazy`)."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Callable
+
 import streamlit as st
+
+LOADING = "Starting the studio: loading PyTorch, MuJoCo and the studio CLIP (only on the first visit)..."
+
+
+def lazy(module: str) -> Callable[[], None]:
+    """The ``render`` of ``studio.ui.<module>``, imported on the first call under a spinner that says why the
+    wait (later calls find the module imported and show no spinner)."""
+    name = f"studio.ui.{module}"
+
+    def render() -> None:
+        if name not in sys.modules:
+            with st.spinner(LOADING):
+                importlib.import_module(name)
+        sys.modules[name].render()
+
+    render.__name__ = f"render_{module}"      # Streamlit names a page after its callable where not told
+    return render
 
 
 def pages() -> dict[str, st.Page]:
     """Every page by short name (a fresh ``st.Page`` each call, as Streamlit expects)."""
-    from studio.ui import (editor_page, human_gain_page, inspect_page, memory_page, planned_page, recordings_page,
-                           runs_page, studio_page, world_page)
+    from studio.ui import planned_page
 
     return {
         # The default page is served at "/" whatever its url_path (its own path answers "Page not found"), so
         # "/studio" and "/home" (the names a user would type or bookmark) need pages of their own: hidden ones
         # that hand over to "/" with the query kept.
-        "studio": st.Page(studio_page.render, title="Studio", icon=":material/model_training:",
+        "studio": st.Page(lazy("studio_page"), title="Studio", icon=":material/model_training:",
                           url_path="studio-page", default=True),
         **{f"{alias}_alias": st.Page(_to_studio, title="Studio", url_path=alias, visibility="hidden")
            for alias in STUDIO_ALIASES},
-        "editor": st.Page(editor_page.render, title="Reward editor", icon=":material/tune:", url_path="editor"),
-        "inspect": st.Page(inspect_page.render, title="Inspect", icon=":material/image_search:", url_path="inspect"),
-        "runs": st.Page(runs_page.render, title="Runs", icon=":material/history:", url_path="runs"),
-        "world": st.Page(world_page.render, title="World viewer", icon=":material/view_in_ar:", url_path="world"),
-        "recordings": st.Page(recordings_page.render, title="Recordings", icon=":material/video_library:",
+        "editor": st.Page(lazy("editor_page"), title="Reward editor", icon=":material/tune:", url_path="editor"),
+        "inspect": st.Page(lazy("inspect_page"), title="Inspect", icon=":material/image_search:",
+                           url_path="inspect"),
+        "runs": st.Page(lazy("runs_page"), title="Runs", icon=":material/history:", url_path="runs"),
+        "world": st.Page(lazy("world_page"), title="World viewer", icon=":material/view_in_ar:", url_path="world"),
+        "recordings": st.Page(lazy("recordings_page"), title="Recordings", icon=":material/video_library:",
                               url_path="recordings"),
-        "human_gain": st.Page(human_gain_page.render, title="Human gain", icon=":material/diversity_3:",
+        "human_gain": st.Page(lazy("human_gain_page"), title="Human gain", icon=":material/diversity_3:",
                               url_path="human-gain"),
-        "memory": st.Page(memory_page.render, title="Memory agent", icon=":material/psychology:", url_path="memory"),
+        "memory": st.Page(lazy("memory_page"), title="Memory agent", icon=":material/psychology:",
+                          url_path="memory"),
         **{key: st.Page(planned_page.renderer(key), title=planned.title, icon=planned.icon,
                         url_path=key.replace("_", "-")) for key, planned in planned_page.PLANNED.items()},
     }
