@@ -222,8 +222,12 @@ GRIPPER_WORD = {k: g for g, k in GRIPPER_CODE.items()}
 def positives(image_labels: torch.Tensor, image_where: torch.Tensor, text_labels: torch.Tensor,
               text_where: torch.Tensor) -> torch.Tensor:
     """(images, texts) float matrix, 1 where a text is true of an image: the same facts (labels of the facts
-    without the gripper), and either no word on the gripper (code 0) or the gripper's true relation."""
-    return ((image_labels[:, None] == text_labels[None, :])
+    without the gripper), and either no word on the gripper (code 0) or the gripper's true relation.
+    ``image_labels`` may be (images, V): each image's facts said V ways (:func:`said_ways`), any of them a match.
+    """
+    if image_labels.dim() == 1:
+        image_labels = image_labels[:, None]
+    return ((image_labels[:, :, None] == text_labels[None, None, :]).any(1)
             & ((text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None]))).float()
 
 
@@ -274,6 +278,43 @@ SHAPELESS_NOUN = "object"      # what a caption calls an object of a :func:`one_
 SHAPELESS_WORDS = frozenset({"object", "objects", "thing", "things", "item", "items"})   # never random filler then
 
 
+def say_object(facts, share: float, rng):
+    """``facts`` with its object and its reference, each a cube or cylinder, said "<colour> object" instead
+    (:data:`SHAPELESS_NOUN`), each with probability ``share`` (``--say-object``); pads and poses unchanged.
+    Draws nothing when ``share`` is 0, so runs without it keep their random stream.
+
+    Why: with ``--shapeless-colours`` alone only purple is ever said "object" in a positive caption, so "object"
+    comes to mean purple and "red object" is only ever a negative (run 34's flaw). Said of every colour some of
+    the time, "object" means any object, and purple's colour negatives come back: drawn from the said facts,
+    a colour swap of "red object" is "purple object", which :func:`draw_negatives` keeps where no purple
+    object could make it true (``present`` and ``relations`` name every object "<colour> object" too,
+    :func:`without_shapes`). A shape negative of "red object" ("red cube", "red cylinder") is kept only where no
+    object in view has that name, so the true shape is never a negative. Colours are unique in a scene, so
+    "<colour> object" names the same object its "<colour> <shape>" does, and a caption keeps its truth.
+    """
+    if not share or facts.is_pose:
+        return facts
+
+    def maybe(name: str) -> str:
+        colour, _, shape = name.partition(" ")
+        return f"{colour} {SHAPELESS_NOUN}" if shape in SHAPES and rng.random() < share else name
+
+    return replace(facts, obj=maybe(facts.obj), ref=maybe(facts.ref))
+
+
+def said_ways(facts) -> list:
+    """The facts as :func:`say_object` may say them: its object and reference each with its shape or as
+    "<colour> object" (one to four records; the first is ``facts``)."""
+    if facts.is_pose:
+        return [facts]
+
+    def names(name: str) -> list[str]:
+        colour, _, shape = name.partition(" ")
+        return [name, f"{colour} {SHAPELESS_NOUN}"] if shape in SHAPES else [name]
+
+    return [replace(facts, obj=o, ref=r) for o in names(facts.obj) for r in names(facts.ref)]
+
+
 def one_shape_colours() -> tuple[str, ...]:
     """The colours the training scenes show in one shape only: the held-out object's ("purple": its cylinder is
     held out, so every purple object a training frame shows is a cube)."""
@@ -303,7 +344,8 @@ def without_shapes(data: FrameSet, colours: Sequence[str]) -> FrameSet:
 
     Known weakness (the review of run 34): a positive caption says "object" of purple alone, so "<other colour>
     object" is only ever a negative and "object" itself comes to mean purple; and a colour swap to purple is
-    dropped (it would name a purple shape), so purple loses most of its hard colour negatives.
+    dropped (it would name a purple shape), so purple loses most of its hard colour negatives. The mend is
+    ``--say-object`` (:func:`say_object`), which says every colour "<colour> object" some of the time.
     """
     def shapeless(n: str) -> str:          # "red cube" -> "red object"
         return f"{n.partition(' ')[0]} {SHAPELESS_NOUN}"
@@ -607,7 +649,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           policies: Sequence[Path] = (), policy_episodes: int = 0, model_name: str | None = None,
           graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
           gripper_negative: bool = False, object_head: float = 0.0, token_shape: float = 0.0, minutes: float = 0.0,
-          objects: int | None = None, binding: float = 0.0, shapeless_colours: bool = False, log=print) -> dict:
+          objects: int | None = None, binding: float = 0.0, shapeless_colours: bool = False,
+          say_object_p: float = 0.0, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -645,6 +688,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     ``shapeless_colours``: an object whose colour the training scenes show in one shape only
     (:func:`one_shape_colours`: purple) is called "<colour> object" in every training caption and negative, and
     no caption says that colour with a shape (:func:`without_shapes`). The held-out measurement is unchanged.
+    ``say_object_p``: the probability that a training caption says its object, and independently its reference,
+    as "<colour> object" when it is a cube or cylinder (:func:`say_object`; the mend of ``shapeless_colours``'
+    flaw that only purple was ever said so). The image's own caption said either way is a positive for it.
     ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
     run: after each round, the rounds that still fit (at the last round's pace, one round's time kept for the
     final measurement; with a rendering pool the first round's pace is the slower of its rendering and its
@@ -683,7 +729,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     words = filler_words(tokenizer.encoder)
     colours = one_shape_colours() if shapeless_colours else ()
     unsaid = shapeless_names(colours) | {HELDOUT_OBJECT}
-    if colours:     # the noun a shapeless caption uses is never random filler
+    if colours or say_object_p:     # the noun a shapeless caption uses is never random filler
         words = [w for w in words if w not in SHAPELESS_WORDS]
     fact_ids: dict = {}
 
@@ -719,7 +765,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
             current = Embedders(model, tokenizer, device)
             data = concat(data, still_arm_frames(current.images, current.texts, still_arm,
                                                  seed + (1000 * round_index + 900) * CHUNK_SEED_STRIDE))
-        if colours:
+        if colours or say_object_p:     # (with no colours: only names every object "<colour> object" too)
             without_shapes(data, colours)
         train_frames += len(data)
         log(f"{len(data)} training frames, {len(heldout)} held-out frames ({time.time() - started:.0f} s)")
@@ -728,6 +774,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         where = np.array([GRIPPER_CODE[f.gripper] for f in data.facts])
         data.facts = [unsaid_gripper(f) for f in data.facts]
         labels = torch.tensor([fact_id(f) for f in data.facts])
+        if say_object_p:        # each frame's facts said every way say_object may say them (first: as they are)
+            ways = [said_ways(f) for f in data.facts]
+            labels = torch.tensor([[fact_id(w[min(k, len(w) - 1)]) for k in range(4)] for w in ways])
         templates = [POSE_TRAIN_TEMPLATES if f.is_pose else TRAIN_TEMPLATES for f in data.facts]
         steps_per_epoch = math.ceil(len(data) / batch_size)
         if sched is None:       # one warm-up and cosine over every round (rounds are about the same size)
@@ -747,7 +796,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 # Not drawn at all without --decorate or --arm-phrases, so older runs keep their random stream.
                 decorations = [draw_decoration(rng, words, decorate_p, arm_p, data.facts[i].is_pose)
                                for i in idx.tolist()] if decorate_p or arm_p else [("", "")] * len(chosen)
-                said = [say_gripper(data.facts[i], where[i], gripper, rng) for i in idx.tolist()]
+                said = [say_object(say_gripper(data.facts[i], where[i], gripper, rng), say_object_p, rng)
+                        for i in idx.tolist()]
                 texts = [decorate(caption(f, t), d) for f, t, d in zip(said, chosen, decorations)]
                 # Hard negatives: the image's caption with exactly one fact changed (NegCLIP-style), so the
                 # model must learn relations and bindings, not only which colours are in the picture. They
@@ -861,6 +911,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    **({"objects": objects} if objects is not None else {}),
                    **({"binding": binding} if binding else {}),
                    **({"shapeless_colours": list(colours)} if colours else {}),
+                   **({"say_object": say_object_p} if say_object_p else {}),
                    **({"minutes": minutes, "rounds_at_most": rounds, "final_lr_factor": final_lr_factor}
                       if minutes else {}),
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
@@ -940,6 +991,10 @@ def main(argv=None) -> None:
                    help="call an object whose colour the training scenes show in one shape only (purple: the purple "
                         "cylinder is held out) '<colour> object' in training captions, so shape is not learnt as a "
                         "property of that colour")
+    p.add_argument("--say-object", type=float, default=0.0,
+                   help="probability that a training caption says its object, and independently its reference, as "
+                        "'<colour> object' when it is a cube or cylinder: with --shapeless-colours, 'object' then "
+                        "means any object, not purple")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -961,7 +1016,7 @@ def main(argv=None) -> None:
                 f"start)")
     if not 0.0 <= a.graded <= 100.0:       # also catches NaN
         p.error(f"--graded {a.graded} is a loss weight: give a number from 0 (off) to 100 (1 is a good start)")
-    for name in ("wander", "decorate", "arm_phrases", "occlude", "gripper", "binding"):
+    for name in ("wander", "decorate", "arm_phrases", "occlude", "gripper", "binding", "say_object"):
         value = getattr(a, name)
         if not 0.0 <= value <= 1.0:      # also catches NaN
             p.error(f"--{name.replace('_', '-')} {value} is a share (of episodes, captions, targets or colour "
@@ -983,7 +1038,8 @@ def main(argv=None) -> None:
               policy_episodes=min(a.policy_episodes, 6),
               model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
               gripper_negative=a.gripper_negative, object_head=a.object_head, token_shape=a.token_shape,
-              minutes=a.minutes, objects=a.objects, binding=a.binding, shapeless_colours=a.shapeless_colours)
+              minutes=a.minutes, objects=a.objects, binding=a.binding, shapeless_colours=a.shapeless_colours,
+              say_object_p=a.say_object)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
@@ -991,7 +1047,7 @@ def main(argv=None) -> None:
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
               occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative,
               object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes, objects=a.objects,
-              binding=a.binding, shapeless_colours=a.shapeless_colours)
+              binding=a.binding, shapeless_colours=a.shapeless_colours, say_object_p=a.say_object)
 
 
 if __name__ == "__main__":
