@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,16 +22,38 @@ def test_building_the_navigation_imports_no_page_and_no_torch():
     assert loaded == "[]"
 
 
-def test_a_lazy_page_imports_its_module_on_first_render_and_calls_its_render(monkeypatch):
+def _slow_package(root: Path, name: str, seconds: float) -> None:
+    """A package holding ``slow_page``, whose import takes ``seconds`` before it defines ``render``."""
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text("")
+    (root / name / "slow_page.py").write_text(
+        f"import time\ntime.sleep({seconds})\nCALLS = []\n\n\ndef render():\n    CALLS.append(1)\n")
+
+
+def test_a_lazy_page_imports_on_first_render_and_a_second_session_waits_for_it(tmp_path, monkeypatch):
     from studio.ui import nav
 
-    calls = []
-    module = type(sys)("studio.ui.fake_page")
-    module.render = lambda: calls.append("rendered")
-    monkeypatch.setattr(nav.importlib, "import_module",
-                        lambda name: monkeypatch.setitem(sys.modules, name, module) or calls.append(name))
-    render = nav.lazy("fake_page")
-    assert render.__name__ == "render_fake_page"
+    _slow_package(tmp_path, "slowpkg_nav", 1.0)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    render = nav.lazy("slow_page", package="slowpkg_nav")
+    assert render.__name__ == "render_slow_page"
+    errors = []
+
+    def session():
+        try:
+            render()
+        except Exception as exc:        # noqa: BLE001 (the failure under test)
+            errors.append(exc)
+
+    # Two sessions at once: the second must not find the module half built (listed, no render yet).
+    threads = [threading.Thread(target=session) for _ in range(2)]
+    threads[0].start()
+    threads[0].join(0.3)
+    threads[1].start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
     render()
-    render()          # already imported: no second import
-    assert calls == ["studio.ui.fake_page", "rendered", "rendered"]
+    assert sys.modules["slowpkg_nav.slow_page"].CALLS == [1, 1, 1]
+    monkeypatch.delitem(sys.modules, "slowpkg_nav.slow_page")
+    monkeypatch.delitem(sys.modules, "slowpkg_nav")

@@ -17,16 +17,23 @@ import streamlit as st
 LOADING = "Starting the studio: loading PyTorch, MuJoCo and the studio CLIP (only on the first visit)..."
 
 
-def lazy(module: str) -> Callable[[], None]:
-    """The ``render`` of ``studio.ui.<module>``, imported on the first call under a spinner that says why the
-    wait (later calls find the module imported and show no spinner)."""
-    name = f"studio.ui.{module}"
+def lazy(module: str, package: str = "studio.ui") -> Callable[[], None]:
+    """The ``render`` of ``<package>.<module>``, imported on the first call under a spinner that says why the
+    wait (later calls find the module imported and show no spinner).
+
+    Every call goes through ``importlib.import_module``, never straight to ``sys.modules``: Python lists a
+    module there before its body has run, so a second browser session (a reload during the first visit's
+    spinner) would find it half built; the import machinery makes that session wait for the first to finish.
+    """
+    name = f"{package}.{module}"
 
     def render() -> None:
-        if name not in sys.modules:
+        if hasattr(sys.modules.get(name), "render"):
+            loaded = importlib.import_module(name)      # at once; or waits while another session imports it
+        else:
             with st.spinner(LOADING):
-                importlib.import_module(name)
-        sys.modules[name].render()
+                loaded = importlib.import_module(name)
+        loaded.render()
 
     render.__name__ = f"render_{module}"      # Streamlit names a page after its callable where not told
     return render
