@@ -101,3 +101,44 @@ def test_a_share_outside_0_1_is_refused(value, capsys):
         T.main(["--say-object", value])
     assert exit_info.value.code == 2
     assert "--say-object" in capsys.readouterr().err
+
+
+def test_a_stack_onto_an_object_said_object_never_draws_a_true_reference():
+    """Stacking: the reference is an object too, and a reference swap to "<colour> object" is checked against
+    the frame's other relations ("next to the blue object" would be true here: a blue cube stands next to it)."""
+    stack = Facts(obj="red cube", ref="green cylinder", relation="next to")
+    frame = FrameSet(np.zeros((1, 8, 8, 3), np.uint8), [stack], np.zeros(1), np.arange(1), ["stack"],
+                     [("red cube", "green cylinder", "blue cube")],
+                     [{"blue cube": "next to", "yellow pad": "far from"}])
+    data = T.without_shapes(frame, ())
+    assert data.facts == [stack]                    # with no colours nothing is renamed
+    said = T.say_object(stack, 1.0, np.random.default_rng(0))
+    assert (said.obj, said.ref) == ("red object", "green object")
+    rng = np.random.default_rng(2)
+    drawn = [f for _ in range(300) for f in T.draw_negatives(said, data.present[0], data.relations[0], 3, rng)]
+    refs = {(f.ref, f.relation) for f in drawn}
+    assert ("blue object", "next to") not in refs and ("blue cube", "next to") not in refs
+    assert ("purple object", "next to") in refs     # no purple object in view: false
+    assert said not in drawn
+
+
+def test_in_training_each_image_matches_its_own_caption_and_none_of_its_negatives(trainer_texts, monkeypatch):
+    """A real train() call with --say-object alone (no shapeless colours): in every batch each image's caption,
+    said whichever way, is a positive for it, and none of its own hard negatives is."""
+    checked = []
+    real = T.positives
+
+    def checking(image_labels, image_where, text_labels, text_where):
+        same = real(image_labels, image_where, text_labels, text_where)
+        n, k = len(image_labels), 3
+        assert image_labels.shape == (n, 4)
+        assert bool((same[torch.arange(n), torch.arange(n)] == 1).all())
+        own = same[:, n:].reshape(n, n, k)[torch.arange(n), torch.arange(n)]     # image i's own k negatives
+        assert float(own.sum()) == 0.0
+        checked.append(n)
+        return same
+
+    monkeypatch.setattr(T, "positives", checking)
+    meta, texts = trainer_texts(episodes=6, hard_negatives=3, say_object_p=0.5)
+    assert checked and meta["config"]["say_object"] == 0.5 and "shapeless_colours" not in meta["config"]
+    assert any(f"{c} object" in t for t in texts for c in COLORS)

@@ -291,6 +291,8 @@ def say_object(facts, share: float, rng):
     :func:`without_shapes`). A shape negative of "red object" ("red cube", "red cylinder") is kept only where no
     object in view has that name, so the true shape is never a negative. Colours are unique in a scene, so
     "<colour> object" names the same object its "<colour> <shape>" does, and a caption keeps its truth.
+    "Object" means a cube or cylinder, never a pad: "the yellow object is next to the blue pad" can be a
+    negative while a yellow pad is in view.
     """
     if not share or facts.is_pose:
         return facts
@@ -304,7 +306,7 @@ def say_object(facts, share: float, rng):
 
 def said_ways(facts) -> list:
     """The facts as :func:`say_object` may say them: its object and reference each with its shape or as
-    "<colour> object" (one to four records; the first is ``facts``)."""
+    "<colour> object" (one, two or four records; the first is ``facts``)."""
     if facts.is_pose:
         return [facts]
 
@@ -341,6 +343,9 @@ def without_shapes(data: FrameSet, colours: Sequence[str]) -> FrameSet:
     entry beside each other cube or cylinder it relates to (colours are unique in a scene), so that a colour
     negative that swaps to "object" ("the red object is on the pad", "the red cube is far from the green object")
     is drawn only where no object of that colour could make it true.
+
+    With no ``colours`` (``--say-object`` alone) nothing is renamed: ``present`` and ``relations`` only gain
+    the "<colour> object" names.
 
     Known weakness (the review of run 34): a positive caption says "object" of purple alone, so "<other colour>
     object" is only ever a negative and "object" itself comes to mean purple; and a colour swap to purple is
@@ -773,10 +778,11 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         # are the facts without it, as every run before --gripper had them.
         where = np.array([GRIPPER_CODE[f.gripper] for f in data.facts])
         data.facts = [unsaid_gripper(f) for f in data.facts]
-        labels = torch.tensor([fact_id(f) for f in data.facts])
         if say_object_p:        # each frame's facts said every way say_object may say them (first: as they are)
             ways = [said_ways(f) for f in data.facts]
             labels = torch.tensor([[fact_id(w[min(k, len(w) - 1)]) for k in range(4)] for w in ways])
+        else:
+            labels = torch.tensor([fact_id(f) for f in data.facts])
         templates = [POSE_TRAIN_TEMPLATES if f.is_pose else TRAIN_TEMPLATES for f in data.facts]
         steps_per_epoch = math.ceil(len(data) / batch_size)
         if sched is None:       # one warm-up and cosine over every round (rounds are about the same size)
