@@ -104,6 +104,14 @@ purple objects reads the purple cylinder at 0.96 (``bench.shape_ceiling --fit-wi
 rounds from a model that already tied purple to "cube" do not untie it, or the option's captions (then: only
 purple said "object" in a positive, see :func:`without_shapes`) taught "object" to mean purple; the run cannot
 tell which. Run 34 also predates the fix that gives each related object a "<colour> object" entry.
+Run 35 (not shipped) is run 34 with the captions mended: ``--say-object 0.3`` says every cube or cylinder
+"<colour> object" 30% of the time (so "object" is not purple's alone, and purple's colour negatives come back),
+from run 17, seed 650000, 67 minutes on this CPU (``bench/results/train_domain_clip_run35_say_object.json``). On
+the same fresh draws (``bench/results/clip_compare_run35_say_object.json``) the purple cylinder's shape negatives
+were beaten 10% of the time (run 17: 10%), the purple cube's 83% (97%), caption top-1 -0.009 (-0.027..+0.010),
+Spearman 0.638 (0.644); its own draw read the cylinder's shape at 0.06 (17 negatives). So the flaw was not what
+held run 34 back: fine-tuned from run 17, the contrastive model does not read the unseen pair whatever purple is
+called, and what the option buys is a weaker purple cube.
 The Spearman figures above, but run 34's (``bench.clip_compare``'s 36 rollouts a task on each of its two draws),
 are ``bench.domain_clip``'s 36 rollouts a task, its draw until 2026-11-28 (``spearman_progress_36`` since).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
