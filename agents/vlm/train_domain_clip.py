@@ -286,6 +286,16 @@ SHAPELESS_NOUN = "object"      # what a caption calls an object of a :func:`one_
 SHAPELESS_WORDS = frozenset({"object", "objects", "thing", "things", "item", "items"})   # never random filler then
 
 
+def is_shaped(name: str) -> bool:
+    """Whether ``name`` says a shape ("red cube", "green cylinder"; not "blue pad" nor "red object")."""
+    return name.partition(" ")[2] in SHAPES
+
+
+def as_object(name: str) -> str:
+    """``name``'s colour with :data:`SHAPELESS_NOUN`: "red cube" -> "red object"."""
+    return f"{name.partition(' ')[0]} {SHAPELESS_NOUN}"
+
+
 def say_object(facts, share: float, rng):
     """``facts`` with its object and its reference, each a cube or cylinder, said "<colour> object" instead
     (:data:`SHAPELESS_NOUN`), each with probability ``share`` (``--say-object``); pads and poses unchanged.
@@ -306,8 +316,7 @@ def say_object(facts, share: float, rng):
         return facts
 
     def maybe(name: str) -> str:
-        colour, _, shape = name.partition(" ")
-        return f"{colour} {SHAPELESS_NOUN}" if shape in SHAPES and rng.random() < share else name
+        return as_object(name) if is_shaped(name) and rng.random() < share else name
 
     return replace(facts, obj=maybe(facts.obj), ref=maybe(facts.ref))
 
@@ -319,8 +328,7 @@ def said_ways(facts) -> list:
         return [facts]
 
     def names(name: str) -> list[str]:
-        colour, _, shape = name.partition(" ")
-        return [name, f"{colour} {SHAPELESS_NOUN}"] if shape in SHAPES else [name]
+        return [name, as_object(name)] if is_shaped(name) else [name]
 
     return [replace(facts, obj=o, ref=r) for o in names(facts.obj) for r in names(facts.ref)]
 
@@ -360,18 +368,14 @@ def without_shapes(data: FrameSet, colours: Sequence[str]) -> FrameSet:
     dropped (it would name a purple shape), so purple loses most of its hard colour negatives. The mend is
     ``--say-object`` (:func:`say_object`), which says every colour "<colour> object" some of the time.
     """
-    def shapeless(n: str) -> str:          # "red cube" -> "red object"
-        return f"{n.partition(' ')[0]} {SHAPELESS_NOUN}"
-
     def name(n: str) -> str:
-        colour, _, rest = n.partition(" ")
-        return shapeless(n) if colour in colours and rest in SHAPES else n
+        return as_object(n) if n.partition(" ")[0] in colours and is_shaped(n) else n
 
     data.facts = [f if f.is_pose else replace(f, obj=name(f.obj), ref=name(f.ref)) for f in data.facts]
     data.relations = [{**{name(k): v for k, v in r.items()},
-                       **{shapeless(k): v for k, v in r.items() if k.partition(" ")[2] in SHAPES}}
+                       **{as_object(k): v for k, v in r.items() if is_shaped(k)}}
                       for r in data.relations]
-    data.present = [tuple(dict.fromkeys((*(name(o) for o in p), *(shapeless(o) for o in p)))) for p in data.present]
+    data.present = [tuple(dict.fromkeys((*(name(o) for o in p), *(as_object(o) for o in p)))) for p in data.present]
     return data
 
 

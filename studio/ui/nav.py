@@ -8,6 +8,7 @@ page says what it is loading (:func:`lazy`)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from typing import Callable
@@ -28,11 +29,9 @@ def lazy(module: str, package: str = "studio.ui") -> Callable[[], None]:
     name = f"{package}.{module}"
 
     def render() -> None:
-        if hasattr(sys.modules.get(name), "render"):
-            loaded = importlib.import_module(name)      # at once; or waits while another session imports it
-        else:
-            with st.spinner(LOADING):
-                loaded = importlib.import_module(name)
+        ready = hasattr(sys.modules.get(name), "render")
+        with contextlib.nullcontext() if ready else st.spinner(LOADING):
+            loaded = importlib.import_module(name)      # at once, or waits while another session imports it
         loaded.render()
 
     render.__name__ = f"render_{module}"      # Streamlit names a page after its callable where not told
