@@ -161,6 +161,7 @@ from agents.vlm.domain_eval import arm_hover, caption_retrieval, gripper_retriev
     patch_cell, scripted_frames, to_tensor
 from agents.vlm.model_configs import STUDIO_CLIP, checkpoint_model, register, studio_models
 from agents.vlm.model_growth import grow_vision_blocks, vision_layers
+from agents.vlm.scene_truth import SceneIndex
 from agents.vlm.still_arm import still_arm_frames
 from worlds.manipulation import COLORS, SHAPES
 
@@ -223,6 +224,21 @@ def graded_rank_loss(score: torch.Tensor, distance: torch.Tensor, lifted: torch.
     return F.softplus(score[None, :] - score[:, None])[closer].mean()
 
 
+UNKNOWN_LOGIT = -1e4     # a pair left out of the loss (--scene-truth): its softmax weight is exp(-1e4) = 0
+
+
+def contrastive_loss(logits: torch.Tensor, same: torch.Tensor, unknown: torch.Tensor | None = None) -> torch.Tensor:
+    """The symmetric contrastive loss with several positives: ``logits`` (images, texts), the first ``images``
+    texts the images' own captions (the rest hard negatives, which only the image-to-text side sees); ``same``
+    (:func:`positives`) 1 where a text is true of an image, its targets spread evenly over an image's (or a
+    caption's) positives. ``unknown`` (bool, like ``logits``): pairs left out of both softmaxes (a positive is
+    never left out); their logit becomes :data:`UNKNOWN_LOGIT`, not -inf, since 0 * -inf is NaN."""
+    if unknown is not None:
+        logits = logits.masked_fill(unknown & (same == 0), UNKNOWN_LOGIT)
+    n = len(logits)
+    return 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
+                  + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True) * F.log_softmax(logits[:, :n], 0),
+                              0).mean())
 GRIPPER_CODE = {"": 0, **{g: k + 1 for k, g in enumerate(GRIPPER_RELATIONS)}}
 GRIPPER_WORD = {k: g for g, k in GRIPPER_CODE.items()}
 
@@ -231,7 +247,8 @@ def positives(image_labels: torch.Tensor, image_where: torch.Tensor, text_labels
               text_where: torch.Tensor) -> torch.Tensor:
     """(images, texts) float matrix, 1 where a text is true of an image: the same facts (labels of the facts
     without the gripper), and either no word on the gripper (code 0) or the gripper's true relation.
-    ``image_labels`` may be (images, V): each image's facts said V ways (:func:`said_ways`), any of them a match.
+    ``image_labels`` may be (images, V): each image's facts said V ways (:func:`said_ways`), or every fact its
+    records make true (:class:`~agents.vlm.scene_truth.SceneIndex`), padded with -1; any of them a match.
     """
     if image_labels.dim() == 1:
         image_labels = image_labels[:, None]
@@ -667,7 +684,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
           graded: float = 0.0, occlude: float = 0.0, still_arm: int = 0, gripper: float = 0.0,
           gripper_negative: bool = False, object_head: float = 0.0, token_shape: float = 0.0, minutes: float = 0.0,
           objects: int | None = None, binding: float = 0.0, shapeless_colours: bool = False,
-          say_object_p: float = 0.0, log=print) -> dict:
+          say_object_p: float = 0.0, scene_truth: bool = False, log=print) -> dict:
     """Render data, train, evaluate, save; return the metadata written beside the checkpoint.
 
     With ``rounds > 1`` each round renders ``episodes`` fresh episodes and trains ``epochs`` epochs on them,
@@ -708,6 +725,10 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     ``say_object_p``: the probability that a training caption says its object, and independently its reference,
     as "<colour> object" when it is a cube or cylinder (:func:`say_object`; the mend of ``shapeless_colours``'
     flaw that only purple was ever said so). The image's own caption said either way is a positive for it.
+    ``scene_truth``: every caption in a batch (the other frames' captions and negatives too) is judged against
+    all the image's frame records (:mod:`agents.vlm.scene_truth`): one true of it through another reference is a
+    positive, and one whose truth the records cannot tell (about another object in view) is left out of the
+    loss. Without it only the image's own facts are a positive and every other caption is a negative.
     ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
     run: after each round, the rounds that still fit (at the last round's pace, one round's time kept for the
     final measurement; with a rendering pool the first round's pace is the slower of its rendering and its
@@ -749,9 +770,13 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     if colours or say_object_p:     # the noun a shapeless caption uses is never random filler
         words = [w for w in words if w not in SHAPELESS_WORDS]
     fact_ids: dict = {}
+    name_ids: dict = {}
 
     def fact_id(f) -> int:
         return fact_ids.setdefault(f, len(fact_ids))
+
+    def name_id(name: str) -> int:
+        return name_ids.setdefault(name, len(name_ids))
 
     tokens = TokenCache(tokenizer)
 
@@ -790,7 +815,13 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         # are the facts without it, as every run before --gripper had them.
         where = np.array([GRIPPER_CODE[f.gripper] for f in data.facts])
         data.facts = [unsaid_gripper(f) for f in data.facts]
-        if say_object_p:        # each frame's facts said every way say_object may say them (first: as they are)
+        index = None
+        if scene_truth:     # every fact the frame's records make true, and what they cannot tell
+            ways = [said_ways(f) if say_object_p else [f] for f in data.facts]
+            index = SceneIndex(ways, data.present, [data.relations_of(i) for i in range(len(data))], fact_id,
+                               name_id)
+            labels = index.labels
+        elif say_object_p:      # each frame's facts said every way say_object may say them (first: as they are)
             ways = [said_ways(f) for f in data.facts]
             labels = torch.tensor([[fact_id(w[min(k, len(w) - 1)]) for k in range(4)] for w in ways])
         else:
@@ -842,10 +873,11 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
                 logits = model.logit_scale.exp() * img @ txt.T       # (B, B * (1 + hard_negatives))
                 same = positives(labels[idx], torch.as_tensor(where[idx.numpy()]), text_labels, text_where).to(device)
-                n = len(idx)
-                loss = 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
-                              + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True)
-                                          * F.log_softmax(logits[:, :n], 0), 0).mean())
+                unknown = None
+                if index is not None:
+                    unknown = index.unknown(idx, torch.tensor([name_id(f.obj) for f in text_facts]),
+                                            torch.tensor([name_id(f.ref) for f in text_facts])).to(device)
+                loss = contrastive_loss(logits, same, unknown)
                 if graded:
                     rank = graded_term(model, tokens, data, idx.tolist(), chosen, decorations, img)
                     loss = loss + graded * rank
@@ -930,6 +962,7 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                    **({"binding": binding} if binding else {}),
                    **({"shapeless_colours": list(colours)} if colours else {}),
                    **({"say_object": say_object_p} if say_object_p else {}),
+                   **({"scene_truth": True} if scene_truth else {}),
                    **({"minutes": minutes, "rounds_at_most": rounds, "final_lr_factor": final_lr_factor}
                       if minutes else {}),
                    "poses_per_class": poses_per_class, "train_frames": train_frames, "heldout_frames": len(heldout)},
@@ -1013,6 +1046,10 @@ def main(argv=None) -> None:
                    help="probability that a training caption says its object, and independently its reference, as "
                         "'<colour> object' when it is a cube or cylinder: with --shapeless-colours, 'object' then "
                         "means any object, not purple")
+    p.add_argument("--scene-truth", action="store_true",
+                   help="judge every caption in a batch against all the image's records: another frame's caption "
+                        "that is true of the image is a positive, one about another object in view (unknowable) is "
+                        "left out; without it every caption but the image's own counts as false")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
@@ -1057,7 +1094,7 @@ def main(argv=None) -> None:
               model_name=a.model, graded=a.graded, occlude=a.occlude, still_arm=min(a.still_arm, 2), gripper=a.gripper,
               gripper_negative=a.gripper_negative, object_head=a.object_head, token_shape=a.token_shape,
               minutes=a.minutes, objects=a.objects, binding=a.binding, shapeless_colours=a.shapeless_colours,
-              say_object_p=a.say_object)
+              say_object_p=a.say_object, scene_truth=a.scene_truth)
     else:
         train(a.episodes, a.epochs, a.batch_size, a.lr, a.seed, poses_per_class=a.poses_per_class, out=a.out,
               device=a.device, init=a.init, every=a.every, hard_negatives=a.hard_negatives, flip=a.flip,
@@ -1065,7 +1102,8 @@ def main(argv=None) -> None:
               policies=a.policy, policy_episodes=a.policy_episodes, model_name=a.model, graded=a.graded,
               occlude=a.occlude, still_arm=a.still_arm, gripper=a.gripper, gripper_negative=a.gripper_negative,
               object_head=a.object_head, token_shape=a.token_shape, minutes=a.minutes, objects=a.objects,
-              binding=a.binding, shapeless_colours=a.shapeless_colours, say_object_p=a.say_object)
+              binding=a.binding, shapeless_colours=a.shapeless_colours, say_object_p=a.say_object,
+              scene_truth=a.scene_truth)
 
 
 if __name__ == "__main__":
