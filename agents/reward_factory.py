@@ -164,7 +164,8 @@ def _same_kind(term: RewardTerm, kind: str) -> bool:
 def _normal(key: str, value: Any) -> Any:
     if key in ("goal_prompts", "baseline_prompts"):
         return [value] if isinstance(value, str) else list(value)
-    if key in ("alpha", "gamma", "threshold", "cap") and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if (key in ("alpha", "gamma", "threshold", "cap") and isinstance(value, (int, float))
+            and not isinstance(value, bool)):
         return float(value)
     return value
 

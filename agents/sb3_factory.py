@@ -157,7 +157,8 @@ def make_model(algo: str, venv: VecEnv, algo_kwargs: dict[str, Any] | None = Non
             raise ValueError(f"agent {agent!r} trains with algo {want!r}, not {algo!r}")
         defaults = agent_learner_kwargs(agent)
         if "policy_kwargs" in (algo_kwargs or {}):   # add to the agent's network, not replace it
-            algo_kwargs = {**algo_kwargs, "policy_kwargs": {**defaults["policy_kwargs"], **algo_kwargs["policy_kwargs"]}}
+            algo_kwargs = {**algo_kwargs,
+                           "policy_kwargs": {**defaults["policy_kwargs"], **algo_kwargs["policy_kwargs"]}}
     kwargs = {**defaults, **(algo_kwargs or {})}
     if algo in ("ppo", "recurrent_ppo"):
         rollout = kwargs["n_steps"] * venv.num_envs
@@ -203,5 +204,5 @@ def load_model(algo: str, path: str | Path, env: VecEnv | None = None, device: s
     return algo_class(algo).load(str(path), env=env, device=device)
 
 
-__all__ = ["AGENTS", "ALGOS", "DEFAULTS", "LatestEmbeddings", "algo_class", "is_off_policy", "load_model", "make_logger",
-           "make_model", "make_venv", "make_world", "quiet_logger", "tensorboard_available"]
+__all__ = ["AGENTS", "ALGOS", "DEFAULTS", "LatestEmbeddings", "algo_class", "is_off_policy", "load_model",
+           "make_logger", "make_model", "make_venv", "make_world", "quiet_logger", "tensorboard_available"]

@@ -1,13 +1,13 @@
 """What the CLIP push agent learned to earn: the CLIP reward it reaches, beside the reward of a real success.
 
-``python -m bench.clip_push_probe [--quick] [--checkpoint PATH]`` loads the CLIP agent that
-``python -m bench.clip_push --save`` kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which
-unpickles; load only one this bench wrote on your machine), plays it on fresh seeds, and scores every frame with the VLM-RM reward of
-:mod:`bench.clip_push` (its goal, baseline and alpha) under the shipped studio CLIP, which is what the agent
-was trained on when ``clip_push --save`` ran last. ``--checkpoint`` scores with another studio CLIP instead
-(does a new reward model still pay what an old agent found?); such runs, and runs with another ``--policy``,
-write ``clip_push_probe_other.json`` so the file of record stays the kept agent under its own reward. The
-scripted controller plays the same seeds to show what a real success is paid. Headline keys:
+``python -m bench.clip_push_probe [--quick] [--checkpoint PATH]`` loads the CLIP agent that ``python -m bench.clip_push
+--save`` kept (``bench/results/clip_push_clip_policy.zip``: an SB3 zip, which unpickles; load only one this bench wrote
+on your machine), plays it on fresh seeds, and scores every frame with the VLM-RM reward of :mod:`bench.clip_push` (its
+goal, baseline and alpha) under the shipped studio CLIP, which is what the agent was trained on when ``clip_push
+--save`` ran last. ``--checkpoint`` scores with another studio CLIP instead (does a new reward model still pay what an
+old agent found?); such runs, and runs with another ``--policy``, write ``clip_push_probe_other.json`` so the file of
+record stays the kept agent under its own reward. The scripted controller plays the same seeds to show what a real
+success is paid. Headline keys:
 
 * ``policy_start_reward`` and ``policy_end_reward``: the reward of the first frame and the mean of the last 20;
 * ``scripted_success_reward``: the mean reward of the scripted pushes' last 5 frames (cube on the pad);

@@ -156,7 +156,8 @@ def main() -> None:
     p.add_argument("--alpha", type=float, default=RLHGSettings().alpha)
     p.add_argument("--beta", type=float, default=RLHGSettings().beta)
     p.add_argument("--checkpoint-every", type=int, default=0,
-                   help="with --train: save Stage II every N steps and ship the checkpoint chosen on the training people")
+                   help="with --train: save Stage II every N steps and ship the checkpoint chosen on the training "
+                        "people")
     args = p.parse_args()
     torch.set_num_threads(1)
     training = None
@@ -173,7 +174,8 @@ def main() -> None:
         for human in people:
             r = evaluate(agent, human, episodes=episodes)
             rows[f"{name}/{human or 'nobody'}"] = {k: v for k, v in r.__dict__.items() if not k.startswith("per_")}
-            per_episode[f"{name}/{human or 'nobody'}"] = (np.array(r.per_episode_goals), np.array(r.per_episode_returns))
+            per_episode[f"{name}/{human or 'nobody'}"] = (np.array(r.per_episode_goals),
+                                                         np.array(r.per_episode_returns))
     seconds = time.perf_counter() - t0
 
     def goals(agent: str, human: str) -> float:

@@ -3,8 +3,8 @@
 ``python -m bench.reward [--quick]`` measures three pipelines in one run, on the push world:
 
 * ``studio``: the studio's pipeline. 8 environments step together; each step renders the ``workspace``
-  camera under the ``reward`` profile (96 px, the studio CLIP's input size); frames from a window of steps are embedded by the studio
-  CLIP in one batched call and scored with the closed-form VLM-RM reward.
+  camera under the ``reward`` profile (96 px, the studio CLIP's input size); frames from a window of steps are embedded
+  by the studio CLIP in one batched call and scored with the closed-form VLM-RM reward.
 * ``naive``: what a user copying VLM-RM onto a laptop gets: MuJoCo's default visual settings at 224 px,
   ViT-B-32 (random weights: throughput only; no weights can be downloaded here), one frame per call through
   open_clip's own PIL preprocessing, scored with the explicit projection matrix.

@@ -28,20 +28,20 @@ laptop run never overwrites the GPU figures). Headline keys: ``vitb32_reward_ste
 ``vitb32_speedup_vs_naive``, ``studio_reward_steps_per_s``, ``device``, ``gpu``, and of the fastest ViT-B-32
 configuration (else the studio CLIP's) ``workers``, ``envs_per_worker``, ``tiled`` and ``gl_yield_usleep``.
 
-Measured on one H100 with 16 cores (``--seconds 10 --configs 30x1:each 15x8 15x16 15x8:usleep 15x8:pinned``,
-in ``bench/results/reward_gpu.json``): ViT-B-32 6,593 reward-steps/s at best (``15x16``; target 5,000), the
-untiled ``30x1:each`` 3,625 in the same run (tiling: 1.82x), 105x the naive pipeline on the same GPU (62.9);
-the studio CLIP 7,627 at best unpinned (``15x16``; 7,778 with ``15x8:pinned``; untiled 4,774). A repeat on another H100 machine (``--models ViT-B-32 --configs
-30x1:each 15x16 15x16:usleep``, ``bench/results/reward_gpu_repeat.json``): 5,593 tiled, 3,453 untiled (1.62x).
-Before tiling, 15 and 30 processes of one environment each gave the same total, and embedding slowed as GL
-contexts were added: per-frame GL contexts and read-backs, time-sliced on the GPU beside the CUDA work, were
-the limit. Now embedding alone reaches 14,500-15,000 ViT-B-32 frames/s (29-32% of it the copy of raw uint8
-frames to the GPU) and the main process is 62-76% busy in the tiled pipeline: the renderers (physics, Python
-step overhead, draw calls) are the limit. Page-locking the frame buffer (``:pinned``) lowered the embedder's
-busy share from 74% to 52% and moved the total by +0.5% (ViT-B-32) and +3.6% (studio CLIP), within noise; ``__GL_YIELD=USLEEP`` gave +10% in one run and -1% in the
-other (noise). MuJoCo rendered through EGL on the GPU (``GL_RENDERER`` "NVIDIA H100 80GB HBM3/PCIe/SSE2", with
-libglvnd's EGL loader installed and ``MUJOCO_GL=egl``). The earlier, untiled record: ``--configs 15x1 30x1
-14x8`` gave 3,543 (14x8 then meant 8 GL contexts per process: 3,393). Both GPU runs predate two CPU savings
+Measured on one H100 with 16 cores (``--seconds 10 --configs 30x1:each 15x8 15x16 15x8:usleep 15x8:pinned``, in
+``bench/results/reward_gpu.json``): ViT-B-32 6,593 reward-steps/s at best (``15x16``; target 5,000), the untiled
+``30x1:each`` 3,625 in the same run (tiling: 1.82x), 105x the naive pipeline on the same GPU (62.9); the studio CLIP
+7,627 at best unpinned (``15x16``; 7,778 with ``15x8:pinned``; untiled 4,774). A repeat on another H100 machine
+(``--models ViT-B-32 --configs 30x1:each 15x16 15x16:usleep``, ``bench/results/reward_gpu_repeat.json``): 5,593 tiled,
+3,453 untiled (1.62x). Before tiling, 15 and 30 processes of one environment each gave the same total, and embedding
+slowed as GL contexts were added: per-frame GL contexts and read-backs, time-sliced on the GPU beside the CUDA work,
+were the limit. Now embedding alone reaches 14,500-15,000 ViT-B-32 frames/s (29-32% of it the copy of raw uint8 frames
+to the GPU) and the main process is 62-76% busy in the tiled pipeline: the renderers (physics, Python step overhead,
+draw calls) are the limit. Page-locking the frame buffer (``:pinned``) lowered the embedder's busy share from 74% to 52%
+and moved the total by +0.5% (ViT-B-32) and +3.6% (studio CLIP), within noise; ``__GL_YIELD=USLEEP`` gave +10% in one
+run and -1% in the other (noise). MuJoCo rendered through EGL on the GPU (``GL_RENDERER`` "NVIDIA H100 80GB
+HBM3/PCIe/SSE2", with libglvnd's EGL loader installed and ``MUJOCO_GL=egl``). The earlier, untiled record: ``--configs
+15x1 30x1 14x8`` gave 3,543 (14x8 then meant 8 GL contexts per process: 3,393). Both GPU runs predate two CPU savings
 (``env.step`` 0.50 -> 0.26 ms, preprocessing 10x cheaper), so today's code is not measured there.
 """
 

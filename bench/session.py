@@ -14,8 +14,8 @@
   new spec (from telemetry); ``apply_latency_s`` the median time until the worker swapped the stack (target
   for both: under 0.5 s). An edit that arrives during a PPO update waits for the next step.
 
-Headline keys: ``overhead_fraction``, ``overhead_fraction_cpu``, ``edit_latency_s``, ``edit_latency_p90_s``, ``apply_latency_s``,
-``steps_per_s_on``, ``steps_per_s_off``.
+Headline keys: ``overhead_fraction``, ``overhead_fraction_cpu``, ``edit_latency_s``, ``edit_latency_p90_s``,
+``apply_latency_s``, ``steps_per_s_on``, ``steps_per_s_off``.
 """
 
 from __future__ import annotations

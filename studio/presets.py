@@ -230,5 +230,6 @@ def run_config(world_id: str, preset: str, *, algo: str = "ppo", n_envs: int = 4
         "standardize_reward": bool(standardize_reward), "normalize": bool(normalize), **extra})
 
 
-__all__ = ["AGENT_TITLES", "ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args", "preset_reward",
+__all__ = ["AGENT_TITLES", "ALGO_TITLES", "CLIP_SCENES", "PRESETS", "Preset", "clip_prompts", "parse_algo_args",
+           "preset_reward",
            "preset_title", "presets_for", "run_config"]

@@ -4,8 +4,8 @@
 (``{kind: world, key: push}``), a CLIP term (``{kind: clip, goal_prompts: [...], ...}``), potential-based
 shaping (``{kind: shaping, potential: ...}``) or the dual-coding memory's seek-names bonus
 (``{kind: seek_names, weight: 0.1}``), with a weight and an on/off switch. :class:`RunConfig` is one
-training run: world, algorithm, agent (policy), hyperparameters, reward spec, seed, device, number of envs, telemetry. The
-UI's only output is a ``RunConfig``; the same object drives ``python -m studio train`` headless.
+training run: world, algorithm, agent (policy), hyperparameters, reward spec, seed, device, number of envs, telemetry.
+The UI's only output is a ``RunConfig``; the same object drives ``python -m studio train`` headless.
 
 Both are frozen pydantic models with one documented field per setting (CleanRL style): read them top to
 bottom to know every knob, vary them in a sweep with :meth:`RunConfig.with_overrides`, and save or load them
@@ -737,5 +737,6 @@ def world_probe(world_id: str, world_kwargs: dict[str, Any] | None = None,
 
 
 __all__ = ["AGENTS", "ALGOS", "ClipTermSpec", "MEMORY_AGENTS", "RecordingConfig", "RewardSpec", "RunConfig",
-           "SeekNamesTermSpec", "ShapingTermSpec", "SpecError", "TelemetryConfig", "TermSpec", "WorldTermSpec", "algo_arguments", "default_reward_spec", "load_document", "parse_value",
+           "SeekNamesTermSpec", "ShapingTermSpec", "SpecError", "TelemetryConfig", "TermSpec", "WorldTermSpec",
+           "algo_arguments", "default_reward_spec", "load_document", "parse_value",
            "parse_reward_spec", "parse_run_config", "world_probe", "world_terms"]

@@ -283,8 +283,9 @@ def test_recording_config_validates():
 
 def test_cli_records_on_a_fresh_run_folder(tmp_path):
     env = {**os.environ, "STUDIO_RUNS_DIR": str(tmp_path / "runs"), "PYTHONPATH": str(ROOT)}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "studio", *a], cwd=ROOT, env=env, capture_output=True,  # noqa: E731
-                                    text=True, timeout=240)
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "studio", *a], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=240)
     train = run("train", "--world", "studio/Reach-v0", "--steps", "256", "--n-envs", "2", "--record",
                 "--video-every", "1", "--set", "algo_kwargs.n_steps=64", "--no-progress")
     assert train.returncode == 0, train.stderr

@@ -68,13 +68,13 @@ station), or when it is dropped there.
 
 ## The person's goals (ground truth in ``info``, never in the reward)
 
-One goal per red cube k: ``info["human_progress"][k]`` (also ``info["human_goal_<k>"]``) is 1 once the cube is
-at the station, else ``0.5 * clip(1 - d_k / d0_k, 0, 1) + 0.25 * reachable_k`` with ``d_k`` its distance to the
-station, ``d0_k`` that distance at reset and ``reachable_k`` 1 while the person holds it or it lies on the table
-within their reach (a sub-goal: "my cube is where I can get it"). ``info["human_reward"]`` is the per-goal change of progress this step (the
-vector human-goal reward r_H that RLHG's values are fitted to); ``info["human_goals_done"]`` counts delivered
-red cubes. ``info["task_progress"]`` is the fraction of blue cylinders in the bin; ``is_success`` is all
-three in the bin. ``info["events"]`` counts hand-overs, robot blocks and red cubes the robot picked up.
+One goal per red cube k: ``info["human_progress"][k]`` (also ``info["human_goal_<k>"]``) is 1 once the cube is at the
+station, else ``0.5 * clip(1 - d_k / d0_k, 0, 1) + 0.25 * reachable_k`` with ``d_k`` its distance to the station,
+``d0_k`` that distance at reset and ``reachable_k`` 1 while the person holds it or it lies on the table within their
+reach (a sub-goal: "my cube is where I can get it"). ``info["human_reward"]`` is the per-goal change of progress this
+step (the vector human-goal reward r_H that RLHG's values are fitted to); ``info["human_goals_done"]`` counts delivered
+red cubes. ``info["task_progress"]`` is the fraction of blue cylinders in the bin; ``is_success`` is all three in the
+bin. ``info["events"]`` counts hand-overs, robot blocks and red cubes the robot picked up.
 
 ## Arguments
 
@@ -278,7 +278,8 @@ class CollabTableEnv(StudioEnv):
             placed.append(xy)
         return np.array(placed)
 
-    def _move(self, xy: np.ndarray, delta: np.ndarray, other: np.ndarray | None, max_y: float) -> tuple[np.ndarray, bool]:
+    def _move(self, xy: np.ndarray, delta: np.ndarray, other: np.ndarray | None,
+              max_y: float) -> tuple[np.ndarray, bool]:
         high = [TABLE_HALF[0], min(TABLE_HALF[1], max_y)]
         new = np.clip(xy + delta, -TABLE_HALF, high)
         if other is None or np.linalg.norm(new - other) >= 2 * MOVER_RADIUS:
@@ -435,7 +436,8 @@ class CollabTableEnv(StudioEnv):
         mp[self._mocap["robot"]] = (*self.robot_xy, 0.075)
         hand_z = 0.045 if self.human_present else -3.0
         mp[self._mocap["human"]] = (*self.hand_xy, hand_z)
-        mp[self._mocap["human_body"]] = (np.clip(self.hand_xy[0], -0.4, 0.4), -0.55, 0.0 if self.human_present else -3.0)
+        body_z = 0.0 if self.human_present else -3.0
+        mp[self._mocap["human_body"]] = (np.clip(self.hand_xy[0], -0.4, 0.4), -0.55, body_z)
         for i, m in enumerate(self._item_mocap):
             held = self.item_state[i] in (HELD_BY_ROBOT, HELD_BY_HUMAN)
             mp[m] = (*self.item_xy[i], 0.05 if held else 0.02)

@@ -11,7 +11,8 @@ Both wrappers rewrite each step's ``info`` the same way:
 Reward frames are rendered with ``render_camera(camera, "reward")`` (the fast profile, no shadows or
 multisampling) at the stack embedder's input size (96 px for the studio CLIP, 224 for ViT-B-32: a frame is
 never rendered small and upsampled for the model) of the state AFTER the step, only while an enabled term
-needs frames or embeddings (or a store is attached). The stack configuration is pinned when the step starts, so a live edit takes effect on the next step, never halfway.
+needs frames or embeddings (or a store is attached). The stack configuration is pinned when the step starts, so a live
+edit takes effect on the next step, never halfway.
 
 **Auto-reset in VecEnvs.** SB3 VecEnvs reset a finished env inside ``step_wait``, before any wrapper
 outside sees the result, so a frame rendered afterwards shows the NEW episode's first state, not the terminal

@@ -143,5 +143,6 @@ def export_zip(paths: RecordingPaths, destination: str | os.PathLike) -> Path:
     return destination
 
 
-__all__ = ["RecordingInfo", "describe", "episode_index", "episode_steps", "episodes_table", "export_zip", "list_recordings", "load",
+__all__ = ["RecordingInfo", "describe", "episode_index", "episode_steps", "episodes_table", "export_zip",
+           "list_recordings", "load",
            "run_recordings_root"]

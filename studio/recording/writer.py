@@ -176,7 +176,8 @@ class RecordingWriter:
             # Minari advises a code permalink and an author email; a local recording has neither
             warnings.simplefilter("ignore", UserWarning)
             self.dataset = minari.create_dataset_from_buffers(
-                self.paths.dataset_id, [], env=self.env_spec, eval_env=self.env_spec, observation_space=self.observation_space,
+                self.paths.dataset_id, [], env=self.env_spec, eval_env=self.env_spec,
+                observation_space=self.observation_space,
                 action_space=self.action_space, algorithm_name=self.algorithm_name, author="Reward Studio",
                 description=self.description, data_format=DATA_FORMAT)
         self.paths.videos.mkdir(parents=True, exist_ok=True)
