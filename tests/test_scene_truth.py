@@ -3,6 +3,8 @@ records, not only its own facts (:mod:`agents.vlm.scene_truth`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from worlds import gl  # noqa: F401
 
 import numpy as np
@@ -11,7 +13,7 @@ import torch
 
 from agents.vlm import train_domain_clip as T
 from agents.vlm.captions import Facts
-from agents.vlm.domain_data import manipulation_frames
+from agents.vlm.domain_data import FrameSet, manipulation_frames
 from agents.vlm.scene_truth import SceneIndex, member, true_facts
 
 # A push scene: object 0 the red cube, next to its blue pad, far from the green pad; a yellow cylinder in view.
@@ -40,14 +42,19 @@ def index_of(frames, ids: Ids) -> SceneIndex:
                       ids.fact, ids.name)
 
 
-def judge(index: SceneIndex, ids: Ids, texts: list[Facts]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(true, unknown) of every image of ``index`` against ``texts``, as the trainer builds them."""
-    labels = torch.tensor([ids.fact(t) for t in texts])
+def judge(index: SceneIndex, ids: Ids, texts: list[Facts], where: list[int] | None = None
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(true, unknown) of every image of ``index`` (its gripper codes ``where``, default none) against ``texts``
+    (their gripper clauses said), as the trainer builds them."""
     n = len(index.labels)
-    true = T.positives(index.labels, torch.zeros(n, dtype=torch.long), labels, torch.zeros(len(texts),
-                                                                                          dtype=torch.long))
+    image_where = torch.tensor(where or [0] * n)
+    text_where = torch.tensor([T.GRIPPER_CODE[t.gripper] for t in texts])
+    labels = torch.tensor([ids.fact(T.unsaid_gripper(t)) for t in texts])
+    true = T.positives(index.labels, image_where, labels, text_where)
+    gripper_true = (text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None])
     unknown = index.unknown(torch.arange(n), torch.tensor([ids.name(t.obj) for t in texts]),
-                            torch.tensor([ids.name(t.ref) for t in texts]))
+                            torch.tensor([ids.name(t.ref) for t in texts]), torch.tensor([t.lifted for t in texts]),
+                            gripper_true)
     return true, unknown
 
 
@@ -87,15 +94,54 @@ def test_captions_about_another_object_in_view_are_unknown_and_absent_objects_fa
     ids = Ids()
     index = index_of([(PUSH, PUSH_PRESENT, PUSH_RELATIONS), (POSE, (), {})], ids)
     texts = [Facts(obj="yellow cylinder", ref="blue pad", relation="far from"),    # another object in view
+             Facts(obj="yellow cylinder", ref="green pad", relation="on"),         # ... against another pad
+             Facts(obj="yellow cylinder", ref="pink pad", relation="far from"),    # ... against a pad not in view
              Facts(obj="yellow cube", ref="blue pad", relation="far from"),        # not in view
              Facts(obj="red cube", ref="yellow cylinder", relation="next to"),     # an unrecorded reference
              Facts(obj="red cube", ref="white cylinder", relation="next to"),      # a reference not in view
              POSE, Facts(pose="lotus")]
     true, unknown = judge(index, ids, texts)
-    assert unknown[0].tolist() == [True, False, True, False, False, False]
-    assert true[0].tolist() == [0.0] * 6
-    assert unknown[1].tolist() == [False] * 6      # the humanoid: no table caption is unknown, all are false
-    assert true[1].tolist() == [0, 0, 0, 0, 1, 0]
+    assert unknown[0].tolist() == [True, True, False, False, True, False, False, False]
+    assert true[0].tolist() == [0.0] * 8
+    assert unknown[1].tolist() == [False] * 8      # the humanoid: no table caption is unknown, all are false
+    assert true[1].tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+
+
+def test_a_stacking_scene_has_no_pads_so_a_pad_caption_about_another_object_is_false():
+    stack = Facts(obj="red cube", ref="green cylinder", relation="on")
+    ids = Ids()
+    index = index_of([(stack, ("red cube", "green cylinder", "yellow cube"), {"yellow cube": "next to"})], ids)
+    texts = [Facts(obj="yellow cube", ref="blue pad", relation="next to"),         # no pads when stacking
+             Facts(obj="yellow cube", ref="white cylinder", relation="on"),        # no white cylinder
+             Facts(obj="yellow cube", ref="green cylinder", relation="next to"),   # unknowable
+             Facts(obj="red cube", ref="yellow cube", relation="next to")]         # recorded: true
+    true, unknown = judge(index, ids, texts)
+    assert unknown[0].tolist() == [False, False, True, False]
+    assert true[0].tolist() == [0.0, 0.0, 0.0, 1.0]
+
+
+def test_object_0_against_an_unrecorded_object_is_false_when_its_lift_or_gripper_clause_is():
+    ids = Ids()
+    index = index_of([(PUSH, PUSH_PRESENT, PUSH_RELATIONS)], ids)
+    about = Facts(obj="red cube", ref="yellow cylinder", relation="next to")
+    texts = [about, replace(about, lifted=True), replace(about, gripper="at"), replace(about, gripper="far from")]
+    true, unknown = judge(index, ids, texts, where=[T.GRIPPER_CODE["at"]])
+    assert unknown[0].tolist() == [True, False, True, False]
+    assert true[0].tolist() == [0.0] * 4
+
+
+def test_shapeless_colours_alone_still_name_object_0_every_way():
+    """With --shapeless-colours and no --say-object the trainer still lists the said ways: a colour swap of
+    "purple object" can say "red object", which is true of a frame whose object 0 is the red cube."""
+    frame = FrameSet(np.zeros((1, 8, 8, 3), np.uint8), [Facts(obj="red cube", ref="green cylinder", relation="on")],
+                     np.zeros(1), np.arange(1), ["stack"], [("red cube", "green cylinder")], [{}])
+    T.without_shapes(frame, ("purple",))
+    ids = Ids()
+    index = SceneIndex([T.said_ways(f) for f in frame.facts], frame.present, frame.relations, ids.fact, ids.name)
+    texts = [Facts(obj="red object", ref="green cylinder", relation="on"),
+             Facts(obj="red cube", ref="green object", relation="on")]
+    true, unknown = judge(index, ids, texts)
+    assert true[0].tolist() == [1.0, 1.0] and not bool(unknown.any())
 
 
 def test_member_ignores_the_padding():
@@ -112,8 +158,8 @@ def frames():
 def test_on_rendered_frames_an_image_s_own_negatives_are_false_and_its_caption_true(frames, say_object_p):
     """Every scene kind the trainer renders (push, pick-and-place, stack): the negatives drawn for a frame are
     never true of it nor unknown, and its own caption, said any way, is true of it."""
-    if say_object_p:
-        T.without_shapes(frames, ())
+    if say_object_p:        # on a copy: the module's frames stay as rendered for the other case
+        frames = T.without_shapes(frames.subset(np.ones(len(frames), bool)), ())
     ids, rng = Ids(), np.random.default_rng(0)
     ways = [T.said_ways(f) if say_object_p else [f] for f in frames.facts]
     index = SceneIndex(ways, frames.present, [frames.relations_of(i) for i in range(len(frames))], ids.fact,
@@ -127,7 +173,8 @@ def test_on_rendered_frames_an_image_s_own_negatives_are_false_and_its_caption_t
         true = T.positives(index.labels[i:i + 1], torch.zeros(1, dtype=torch.long), labels,
                            torch.zeros(len(texts), dtype=torch.long))[0]
         unknown = index.unknown(torch.tensor([i]), torch.tensor([ids.name(t.obj) for t in texts]),
-                                torch.tensor([ids.name(t.ref) for t in texts]))[0]
+                                torch.tensor([ids.name(t.ref) for t in texts]),
+                                torch.tensor([t.lifted for t in texts]), torch.ones(1, len(texts), dtype=torch.bool))[0]
         assert true.tolist() == [1.0] + [0.0] * len(negatives), (said, negatives)
         assert not bool(unknown.any()), (said, negatives)
         checked += 1
@@ -135,15 +182,20 @@ def test_on_rendered_frames_an_image_s_own_negatives_are_false_and_its_caption_t
 
 
 def test_in_training_unknown_pairs_leave_the_loss_and_true_ones_are_positives(trainer_texts, monkeypatch):
-    """A real train() call with --scene-truth: the labels are the frames' true facts, some pairs are left out
-    (their logit is UNKNOWN_LOGIT), each image is still matched by its caption, and the sidecar says so."""
-    seen = {"unknown": 0, "batches": 0, "wide": False}
-    real_unknown, real_positives = SceneIndex.unknown, T.positives
+    """A real train() call with --scene-truth: the labels are the frames' true facts (wider than one fact), some
+    pairs are unknown and reach the loss as such, each image is still matched by its caption, and the sidecar
+    says so."""
+    seen = {"unknown": 0, "batches": 0, "wide": False, "masked": 0}
+    real_unknown, real_positives, real_loss = SceneIndex.unknown, T.positives, T.contrastive_loss
 
-    def counting(self, idx, text_obj, text_ref):
-        out = real_unknown(self, idx, text_obj, text_ref)
+    def counting(self, idx, *texts):
+        out = real_unknown(self, idx, *texts)
         seen["unknown"] += int(out.sum())
         return out
+
+    def loss(logits, same, unknown=None):
+        seen["masked"] += int(unknown.sum())
+        return real_loss(logits, same, unknown)
 
     def checking(image_labels, image_where, text_labels, text_where):
         same = real_positives(image_labels, image_where, text_labels, text_where)
@@ -155,9 +207,10 @@ def test_in_training_unknown_pairs_leave_the_loss_and_true_ones_are_positives(tr
 
     monkeypatch.setattr(SceneIndex, "unknown", counting)
     monkeypatch.setattr(T, "positives", checking)
+    monkeypatch.setattr(T, "contrastive_loss", loss)
     meta, _ = trainer_texts(episodes=6, hard_negatives=3, scene_truth=True)
     assert meta["config"]["scene_truth"] is True
-    assert seen["batches"] and seen["unknown"] > 0 and seen["wide"]
+    assert seen["batches"] and seen["unknown"] > 0 and seen["wide"] and seen["masked"] == seen["unknown"]
 
 
 def test_without_the_option_the_sidecar_does_not_name_it(trainer_texts):

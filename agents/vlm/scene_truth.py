@@ -5,20 +5,22 @@ batch: its own, its hard negatives, and the captions and negatives of the other 
 a caption counted as true of an image only when it stated exactly the image's own facts (object 0 against its
 reference), so another frame's caption that was just as true of the image counted as false. Measured on 2,918
 training frames (150 episodes, batches of 224 table frames): per image, about 1.1 of the other frames'
-captions were true of it through object 0's relation to another reference, and about 21 named another object
-in view whose relations a FrameSet does not record (true or false, nobody knows), beside the 1.0 that the old
-labels did count. A true caption counted false tells the model to deny what it sees; an unknowable one is a
-coin toss counted as a certainty.
+captions were true of it through object 0's relation to another reference, beside the 1.0 that the old labels
+did count, and several more were about another object in view in relation to a reference in view, whose
+relation a FrameSet does not record (true or false, nobody knows). A true caption counted false tells the model
+to deny what it sees; an unknowable one is a coin toss counted as a certainty.
 
 A frame records object 0's facts (``facts``), every object in view (``present``) and object 0's relation to
 every other reference (``relations``: the other pads, or the other objects when stacking). From those:
 
 * **true**: object 0, by any name the caption may use for it, in the recorded relation to any reference it has
   one to, lifted as it is (:func:`true_facts`); the gripper clause is judged by the trainer, as before;
-* **unknown**: a caption about another object in view, or about object 0 against an object in view whose
-  relation is not recorded (e.g. "the red cube is next to the blue cylinder" in a push scene);
-* **false**: everything else: it names an object or a reference that is not in view, or states a relation,
-  lift or pose the records contradict.
+* **unknown**: a caption about another object in view against a reference in view (a pad the frame records
+  or an object in view), or about object 0, lifted as it is and with any gripper clause true, against an
+  object in view whose relation is not recorded (e.g. "the red cube is next to the blue cylinder" in a push
+  scene);
+* **false**: everything else: it names an object or a reference that is not in view (stacking scenes have no
+  pads), or states a relation, lift, gripper clause or pose the records contradict.
 
 An unknown pair is left out of the loss (neither a positive nor a negative); a true one is a positive.
 """
@@ -71,6 +73,7 @@ class SceneIndex:
     def __init__(self, ways: Sequence[Sequence[Facts]], present: Sequence[Sequence[str]],
                  relations: Sequence[dict[str, str]], fact_id: Callable[[Facts], int],
                  name_id: Callable[[str], int]):
+        self.lifted = torch.tensor([bool(w[0].lifted) for w in ways])
         self.labels = _rows([[fact_id(f) for f in true_facts(w, r)] for w, r in zip(ways, relations)])
         # object 0's names, the references its relation is recorded to, and every object in view
         self.names = _rows([[name_id(n) for n in dict.fromkeys(f.obj for f in w)] if not w[0].is_pose else []
@@ -79,10 +82,16 @@ class SceneIndex:
                                  if not w[0].is_pose else [] for w, r in zip(ways, relations)])
         self.present = _rows([[name_id(n) for n in p] for p in present])
 
-    def unknown(self, idx: torch.Tensor, text_obj: torch.Tensor, text_ref: torch.Tensor) -> torch.Tensor:
-        """(len(idx), texts) bool: the captions (their object's and reference's name ids) whose truth the
-        records of frames ``idx`` cannot tell (see the module's docstring)."""
-        in_view = member(self.present[idx], text_obj)
+    def unknown(self, idx: torch.Tensor, text_obj: torch.Tensor, text_ref: torch.Tensor, text_lifted: torch.Tensor,
+                gripper_true: torch.Tensor) -> torch.Tensor:
+        """(len(idx), texts) bool: the captions whose truth the records of frames ``idx`` cannot tell (see the
+        module's docstring). ``text_obj``, ``text_ref``: each caption's object and reference name ids;
+        ``text_lifted``: whether it says lifted; ``gripper_true`` (len(idx), texts): its gripper clause is unsaid
+        or true of object 0 (:func:`~agents.vlm.train_domain_clip.positives`' test)."""
+        present, known = self.present[idx], self.known_refs[idx]
+        ref_in_view = member(present, text_ref) | member(known, text_ref)
         about_obj0 = member(self.names[idx], text_obj)
-        ref_unrecorded = ~member(self.known_refs[idx], text_ref) & member(self.present[idx], text_ref)
-        return (in_view & ~about_obj0) | (about_obj0 & ref_unrecorded)
+        other = member(present, text_obj) & ~about_obj0 & ref_in_view
+        agrees = (text_lifted[None, :] == self.lifted[idx][:, None]) & gripper_true
+        unrecorded = about_obj0 & agrees & ~member(known, text_ref) & member(present, text_ref)
+        return other | unrecorded

@@ -239,6 +239,8 @@ def contrastive_loss(logits: torch.Tensor, same: torch.Tensor, unknown: torch.Te
     return 0.5 * (torch.sum(-same / same.sum(1, keepdim=True) * F.log_softmax(logits, 1), 1).mean()
                   + torch.sum(-same[:, :n] / same[:, :n].sum(0, keepdim=True) * F.log_softmax(logits[:, :n], 0),
                               0).mean())
+
+
 GRIPPER_CODE = {"": 0, **{g: k + 1 for k, g in enumerate(GRIPPER_RELATIONS)}}
 GRIPPER_WORD = {k: g for g, k in GRIPPER_CODE.items()}
 
@@ -727,8 +729,8 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
     flaw that only purple was ever said so). The image's own caption said either way is a positive for it.
     ``scene_truth``: every caption in a batch (the other frames' captions and negatives too) is judged against
     all the image's frame records (:mod:`agents.vlm.scene_truth`): one true of it through another reference is a
-    positive, and one whose truth the records cannot tell (about another object in view) is left out of the
-    loss. Without it only the image's own facts are a positive and every other caption is a negative.
+    positive, and one whose truth the records cannot tell (another object in view against a reference in view)
+    is left out of the loss. Without it only the image's own facts are a positive and every other caption is a negative.
     ``minutes`` (0: no limit): a wall-clock budget for the whole run. ``rounds`` is then the most that will be
     run: after each round, the rounds that still fit (at the last round's pace, one round's time kept for the
     final measurement; with a rendering pool the first round's pace is the slower of its rendering and its
@@ -817,7 +819,9 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
         data.facts = [unsaid_gripper(f) for f in data.facts]
         index = None
         if scene_truth:     # every fact the frame's records make true, and what they cannot tell
-            ways = [said_ways(f) if say_object_p else [f] for f in data.facts]
+            # said_ways also when only --shapeless-colours renamed: a colour swap of "purple object" can say
+            # "red object", true of the frames whose object 0 is the red cube
+            ways = [said_ways(f) if say_object_p or colours else [f] for f in data.facts]
             index = SceneIndex(ways, data.present, [data.relations_of(i) for i in range(len(data))], fact_id,
                                name_id)
             labels = index.labels
@@ -875,8 +879,11 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                 same = positives(labels[idx], torch.as_tensor(where[idx.numpy()]), text_labels, text_where).to(device)
                 unknown = None
                 if index is not None:
+                    image_where = torch.as_tensor(where[idx.numpy()])
+                    gripper_true = (text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None])
                     unknown = index.unknown(idx, torch.tensor([name_id(f.obj) for f in text_facts]),
-                                            torch.tensor([name_id(f.ref) for f in text_facts])).to(device)
+                                            torch.tensor([name_id(f.ref) for f in text_facts]),
+                                            torch.tensor([f.lifted for f in text_facts]), gripper_true).to(device)
                 loss = contrastive_loss(logits, same, unknown)
                 if graded:
                     rank = graded_term(model, tokens, data, idx.tolist(), chosen, decorations, img)
@@ -1048,8 +1055,9 @@ def main(argv=None) -> None:
                         "means any object, not purple")
     p.add_argument("--scene-truth", action="store_true",
                    help="judge every caption in a batch against all the image's records: another frame's caption "
-                        "that is true of the image is a positive, one about another object in view (unknowable) is "
-                        "left out; without it every caption but the image's own counts as false")
+                        "that is true of the image is a positive, one the records cannot tell (another object in view "
+                        "against a reference in view) is left out; without it every caption but the image's own "
+                        "counts as false")
     p.add_argument("--quick", action="store_true", help="a one-minute smoke run (tiny data, 1 epoch)")
     a = p.parse_args(argv)
     if a.policy_episodes < 0 or a.policy_episodes > 99 * CHUNK_EPISODES:
