@@ -234,3 +234,18 @@ def test_a_pair_left_out_does_not_move_the_loss_and_the_loss_stays_finite():
     assert not torch.allclose(T.contrastive_loss(moved, same), T.contrastive_loss(logits, same))
     # a positive is never left out, even if marked unknown
     assert torch.allclose(T.contrastive_loss(logits, same, unknown | torch.eye(3, 6, dtype=torch.bool)), base)
+
+
+def test_the_batch_truth_bench_finds_labels_the_old_trainer_got_wrong(tmp_path, capsys):
+    """``bench.batch_truth --quick``: its last line is the headline JSON, and on real training frames some
+    captions the old labels counted false are true (or unknowable) of an image."""
+    import json
+
+    from bench import batch_truth
+
+    headline = batch_truth.main(["--quick", "--out", str(tmp_path / "b.json")])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == headline
+    assert headline["old_true_per_image"] > 0 and headline["others_per_image"] == 223
+    assert headline["added_true_per_image"] + headline["added_true_per_image_negatives"] > 0
+    assert headline["unknown_per_image"] > 0 and headline["unknown_per_image_negatives"] > 0
+    assert json.loads((tmp_path / "b.json").read_text())["details"]["frames"] > 500
