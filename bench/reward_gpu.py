@@ -104,7 +104,9 @@ def _receive(conn, proc, worker: int):
             pass
     if not ready:
         raise RuntimeError(f"rendering worker {worker} sent nothing for {WORKER_TIMEOUT_S:.0f} s")
-    proc.join(timeout=20)        # its pipe closed as it exits; a spawned process can take seconds to get there
+    # Its pipe closed as it exits; a spawned process can take seconds to get there, and more than 20 on a loaded
+    # 2-core machine (the test of this read exit code None there once).
+    proc.join(timeout=60)
     raise RuntimeError(f"rendering worker {worker} stopped (exit code {proc.exitcode}); its error is printed "
                        f"above (run with --configs 1x1 to see it alone)")
 

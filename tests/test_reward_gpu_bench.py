@@ -17,7 +17,7 @@ def test_a_worker_that_exits_without_answering_raises_with_its_exit_code():
     start = time.monotonic()
     with pytest.raises(RuntimeError, match=r"rendering worker 3 stopped \(exit code 0\)"):
         _receive(parent, proc, 3)
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 90
     proc.join()
 
 
