@@ -112,6 +112,14 @@ were beaten 10% of the time (run 17: 10%), the purple cube's 83% (97%), caption 
 Spearman 0.638 (0.644); its own draw read the cylinder's shape at 0.06 (17 negatives). So the flaw was not what
 held run 34 back: fine-tuned from run 17, the contrastive model does not read the unseen pair whatever purple is
 called, and what the option buys is a weaker purple cube.
+Run 36 (not shipped) judges every caption in a batch against all of an image's records (``--scene-truth``,
+:mod:`agents.vlm.scene_truth`): run 17's command from run 17 with ``--scene-truth``, seed 660000, 35 minutes;
+run 37, its control, is the same command and seed without it (the same 80,645 frames, captions and negatives).
+On their own held-out draw (2,339 frames) caption top-1 was 0.715 with it and 0.730 without; on
+``bench.clip_compare``'s draws (4,665 frames) 0.736 and 0.729 (run 17: 0.743), Spearman 0.641 and 0.643 (0.644)
+(``bench/results/train_domain_clip_run36_scene_truth.json``, ``..._run37_control.json``,
+``clip_compare_run36_scene_truth.json``). The labels it mends are about 2% of what an image is scored against
+(``bench.batch_truth``), and the effect is within a point or two either way.
 The Spearman figures above, but run 34's (``bench.clip_compare``'s 36 rollouts a task on each of its two draws),
 are ``bench.domain_clip``'s 36 rollouts a task, its draw until 2026-11-28 (``spearman_progress_36`` since).
 Runs 1-4 predate ``--rounds`` and rendered their episodes in one ``manipulation_frames(episodes, seed,
@@ -127,7 +135,8 @@ Steps:
    camera at 96 px (the ``reward`` profile), plus the humanoid poses.
 2. Train ``studio-clip-tiny`` (:mod:`agents.vlm.model_configs`) with a multi-positive contrastive loss: every
    caption in the batch that states the same facts as an image's own is a positive for it, so duplicate
-   captions are not pushed apart, and each image brings ``--hard-negatives`` hard negatives (its caption
+   captions are not pushed apart (with ``--scene-truth``, every caption its records make true, and those they
+   cannot judge are left out), and each image brings ``--hard-negatives`` hard negatives (its caption
    with one fact changed, each a different kind of fact, never one that is true of the scene). Each epoch
    draws a fresh training paraphrase per frame; frames are jittered by a few pixels and in brightness
    (never in hue: colour is what captions talk about) and, with ``--flip``, mirrored.
