@@ -82,6 +82,10 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=224, help="table frames a batch (the shipped 256 less poses)")
     p.add_argument("--seed", type=int, default=777000)
     a = p.parse_args(argv)
+    limits = (("--episodes", a.episodes, 1), ("--batches", a.batches, 1), ("--batch-size", a.batch_size, 2))
+    for name, value, least in limits:
+        if value < least:
+            p.error(f"{name} {value} is too small: give at least {least}")
     if a.quick:
         a.episodes, a.batches = 30, 5
     result = count(a.episodes, a.batches, a.batch_size, a.seed)

@@ -249,3 +249,12 @@ def test_the_batch_truth_bench_finds_labels_the_old_trainer_got_wrong(tmp_path, 
     assert headline["added_true_per_image"] + headline["added_true_per_image_negatives"] > 0
     assert headline["unknown_per_image"] > 0 and headline["unknown_per_image_negatives"] > 0
     assert json.loads((tmp_path / "b.json").read_text())["details"]["frames"] > 500
+
+
+@pytest.mark.parametrize("argv", [["--batches", "0"], ["--episodes", "0"], ["--batch-size", "1"]])
+def test_the_batch_truth_bench_refuses_sizes_it_cannot_count(argv, capsys):
+    from bench import batch_truth
+
+    with pytest.raises(SystemExit) as exit_info:
+        batch_truth.main(argv)
+    assert exit_info.value.code == 2 and argv[0] in capsys.readouterr().err
