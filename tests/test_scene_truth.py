@@ -51,10 +51,9 @@ def judge(index: SceneIndex, ids: Ids, texts: list[Facts], where: list[int] | No
     text_where = torch.tensor([T.GRIPPER_CODE[t.gripper] for t in texts])
     labels = torch.tensor([ids.fact(T.unsaid_gripper(t)) for t in texts])
     true = T.positives(index.labels, image_where, labels, text_where)
-    gripper_true = (text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None])
     unknown = index.unknown(torch.arange(n), torch.tensor([ids.name(t.obj) for t in texts]),
                             torch.tensor([ids.name(t.ref) for t in texts]), torch.tensor([t.lifted for t in texts]),
-                            gripper_true)
+                            T.gripper_agrees(image_where, text_where))
     return true, unknown
 
 

@@ -89,7 +89,7 @@ class SceneIndex:
         """(len(idx), texts) bool: the captions whose truth the records of frames ``idx`` cannot tell (see the
         module's docstring). ``text_obj``, ``text_ref``: each caption's object and reference name ids;
         ``text_lifted``: whether it says lifted; ``gripper_true`` (len(idx), texts): its gripper clause is unsaid
-        or true of object 0 (:func:`~agents.vlm.train_domain_clip.positives`' test)."""
+        or true of object 0 (:func:`~agents.vlm.train_domain_clip.gripper_agrees`)."""
         present, known = self.present[idx], self.known_refs[idx]
         ref_in_view = member(present, text_ref) | member(known, text_ref)
         about_obj0 = member(self.names[idx], text_obj)

@@ -264,7 +264,12 @@ def positives(image_labels: torch.Tensor, image_where: torch.Tensor, text_labels
     if image_labels.dim() == 1:
         image_labels = image_labels[:, None]
     return ((image_labels[:, :, None] == text_labels[None, None, :]).any(1)
-            & ((text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None]))).float()
+            & gripper_agrees(image_where, text_where)).float()
+
+
+def gripper_agrees(image_where: torch.Tensor, text_where: torch.Tensor) -> torch.Tensor:
+    """(images, texts) bool: a text's gripper clause is unsaid (code 0) or states the image's (``where``)."""
+    return (text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None])
 
 
 def say_gripper(facts, code: int, share: float, rng):
@@ -885,14 +890,14 @@ def train(episodes: int = 600, epochs: int = 16, batch_size: int = 256, lr: floa
                     img = F.normalize(pooled, dim=-1)
                 txt = F.normalize(model.encode_text(tokens(texts).to(device)), dim=-1)
                 logits = model.logit_scale.exp() * img @ txt.T       # (B, B * (1 + hard_negatives))
-                same = positives(labels[idx], torch.as_tensor(where[idx.numpy()]), text_labels, text_where).to(device)
+                image_where = torch.as_tensor(where[idx.numpy()])
+                same = positives(labels[idx], image_where, text_labels, text_where).to(device)
                 unknown = None
                 if index is not None:
-                    image_where = torch.as_tensor(where[idx.numpy()])
-                    gripper_true = (text_where[None, :] == 0) | (text_where[None, :] == image_where[:, None])
                     unknown = index.unknown(idx, torch.tensor([name_id(f.obj) for f in text_facts]),
                                             torch.tensor([name_id(f.ref) for f in text_facts]),
-                                            torch.tensor([f.lifted for f in text_facts]), gripper_true).to(device)
+                                            torch.tensor([f.lifted for f in text_facts]),
+                                            gripper_agrees(image_where, text_where)).to(device)
                 loss = contrastive_loss(logits, same, unknown)
                 if graded:
                     rank = graded_term(model, tokens, data, idx.tolist(), chosen, decorations, img)
