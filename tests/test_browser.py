@@ -108,8 +108,11 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     assert Session.attach(info.path).status().state == "stopped"
 
     goto_page(page, "Runs")
-    page.get_by_text(info.run_id).first.wait_for(timeout=SLOW)
-    page.get_by_text("Stopped").first.wait_for(timeout=SLOW)
+    # The run's badge itself, and visible text only: the runs table's data grid keeps a hidden copy of its cells
+    # ("Stopped", the run id) ahead of the badge in the page. When the grid was drawn first (under load), `.first`
+    # found that copy and waited for it to show, while the screenshot showed the badge.
+    page.get_by_text(info.run_id).filter(visible=True).first.wait_for(timeout=SLOW)
+    page.locator(".stMarkdownBadge", has_text="Stopped").first.wait_for(timeout=SLOW)
     assert page.get_by_test_id("stException").count() == 0
 
 

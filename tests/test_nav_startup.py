@@ -57,3 +57,39 @@ def test_a_lazy_page_imports_on_first_render_and_a_second_session_waits_for_it(t
     assert sys.modules["slowpkg_nav.slow_page"].CALLS == [1, 1, 1]
     monkeypatch.delitem(sys.modules, "slowpkg_nav.slow_page")
     monkeypatch.delitem(sys.modules, "slowpkg_nav")
+
+
+# A meta-path finder that cuts the import of one module short, as an interrupted script run would: Python then
+# drops the packages whose __init__ was still running (stable_baselines3) but keeps finished ones (its `common`).
+_CUT_SHORT = """
+import importlib.abc, sys
+class Cut(importlib.abc.MetaPathFinder):
+    armed = True
+    def find_spec(self, name, path, target=None):
+        if Cut.armed and name == "stable_baselines3.common.save_util":
+            Cut.armed = False
+            raise KeyboardInterrupt(name)
+sys.meta_path.insert(0, Cut())
+try:
+    import stable_baselines3.common.base_class
+except KeyboardInterrupt:
+    pass
+assert "stable_baselines3" not in sys.modules and "stable_baselines3.common" in sys.modules
+"""
+
+
+def _after_a_cut_short_import(then: str) -> subprocess.CompletedProcess:
+    code = _CUT_SHORT + then + "\nfrom agents.sb3_factory import algo_class\nprint(algo_class('ppo').__name__)\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "MUJOCO_GL": "egl"})
+
+
+def test_an_sb3_import_cut_short_breaks_the_start_button_until_the_preload_mends_it():
+    """Under load a Start-training run was cut short while it imported SB3, and every later Start failed with
+    "cannot import name 'BaseAlgorithm' from partially initialized module". The page's preload, done on every
+    render before the page, mends that state; the control shows the state does break the import without it."""
+    broken = _after_a_cut_short_import("")
+    assert broken.returncode != 0 and "partially initialized module" in broken.stderr
+    mended = _after_a_cut_short_import("import studio.ui.nav as nav\nnav.preload()")
+    assert mended.returncode == 0, mended.stderr
+    assert mended.stdout.strip().splitlines()[-1] == "PPO"

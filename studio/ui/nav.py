@@ -16,6 +16,13 @@ from typing import Callable
 import streamlit as st
 
 LOADING = "Starting the studio: loading PyTorch, MuJoCo and the studio CLIP (only on the first visit)..."
+# Imported whole before any page, under the first visit's spinner, rather than lazily by the code a button runs.
+# A lazy import in a script run can be cut short (under load the Start button's run was), and a package cut
+# short part-way stays broken: Python drops ``stable_baselines3`` from ``sys.modules`` but keeps its
+# ``common`` subpackage, so every later ``from stable_baselines3.common.base_class import ...`` runs into SB3's
+# own import cycle and fails until the server restarts. Importing the package by its top name runs its
+# ``__init__`` first, which also mends that state (``tests/test_nav_startup.py``).
+PRELOAD = ("stable_baselines3",)
 
 
 def lazy(module: str, package: str = "studio.ui") -> Callable[[], None]:
@@ -31,11 +38,18 @@ def lazy(module: str, package: str = "studio.ui") -> Callable[[], None]:
     def render() -> None:
         ready = hasattr(sys.modules.get(name), "render")
         with contextlib.nullcontext() if ready else st.spinner(LOADING):
+            preload()
             loaded = importlib.import_module(name)      # at once, or waits while another session imports it
         loaded.render()
 
     render.__name__ = f"render_{module}"      # Streamlit names a page after its callable where not told
     return render
+
+
+def preload() -> None:
+    """Import :data:`PRELOAD` whole (a dictionary lookup once they are)."""
+    for module in PRELOAD:
+        importlib.import_module(module)
 
 
 def pages() -> dict[str, st.Page]:
