@@ -85,9 +85,9 @@ def _after_a_cut_short_import(then: str) -> subprocess.CompletedProcess:
 
 
 def test_an_sb3_import_cut_short_breaks_the_start_button_until_the_preload_mends_it():
-    """Under load a Start-training run was cut short while it imported SB3, and every later Start failed with
-    "cannot import name 'BaseAlgorithm' from partially initialized module". The page's preload, done on every
-    render before the page, mends that state; the control shows the state does break the import without it."""
+    """Under load, Start training once failed with "cannot import name 'BaseAlgorithm' from partially initialized
+    module": the state a cut-short SB3 import leaves, in which every later Start fails alike. The page's preload,
+    done on every render before the page, mends that state; the control shows the state breaks the import."""
     broken = _after_a_cut_short_import("")
     assert broken.returncode != 0 and "partially initialized module" in broken.stderr
     mended = _after_a_cut_short_import("import studio.ui.nav as nav\nnav.preload()")

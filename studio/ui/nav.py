@@ -17,11 +17,11 @@ import streamlit as st
 
 LOADING = "Starting the studio: loading PyTorch, MuJoCo and the studio CLIP (only on the first visit)..."
 # Imported whole before any page, under the first visit's spinner, rather than lazily by the code a button runs.
-# A lazy import in a script run can be cut short (under load the Start button's run was), and a package cut
-# short part-way stays broken: Python drops ``stable_baselines3`` from ``sys.modules`` but keeps its
-# ``common`` subpackage, so every later ``from stable_baselines3.common.base_class import ...`` runs into SB3's
-# own import cycle and fails until the server restarts. Importing the package by its top name runs its
-# ``__init__`` first, which also mends that state (``tests/test_nav_startup.py``).
+# An import cut short part-way leaves a package broken. Under load, Start training once failed in exactly the
+# state a cut-short SB3 import leaves (what cut it short was not found): Python drops ``stable_baselines3`` from
+# ``sys.modules`` but keeps its ``common`` subpackage, so every later ``from stable_baselines3.common.base_class
+# import ...`` runs into SB3's own import cycle and fails until the server restarts. Importing the package by its
+# top name runs its ``__init__`` first, which also mends that state (``tests/test_nav_startup.py``).
 PRELOAD = ("stable_baselines3",)
 
 
