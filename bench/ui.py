@@ -11,7 +11,9 @@ step), so the worker's rollout/update rhythm is measured exactly.
 Headline keys: ``watch_overhead_fraction`` (``1 - median`` of the per-pair ratios watched/unwatched steps/s;
 target at most 0.10), ``steps_per_s_unwatched``, ``steps_per_s_watched``, ``displayed_fps`` (distinct live
 frames the tab showed per second), ``ui_cpu_cores`` (CPU seconds per second used by the streamlit server and
-Chromium while watching) and ``cpu_count``. On a machine shared with other jobs the ratio swings by several
+Chromium while watching), ``server_errors`` (tracebacks the studio server logged during the whole bench: the
+live view's files once made Starlette log "Too little/much data for declared Content-Length", see
+``studio/frame_relay.py``) and ``cpu_count``. On a machine shared with other jobs the ratio swings by several
 percent from window to window; ``details`` keeps every window.
 """
 
@@ -117,7 +119,8 @@ def main(argv=None) -> dict:
             {"telemetry.flush_every_s": 0.5})
         session = Session.start(config, tmp)
         try:
-            with studio_server(env={"STUDIO_RUNS_DIR": tmp}) as url, browser_page() as page:
+            log = Path(tmp) / "server.log"
+            with studio_server(env={"STUDIO_RUNS_DIR": tmp}, log_path=log) as url, browser_page() as page:
                 session.wait(120, states=("running",))
                 while session.status().step < 2048:       # first rollout and update done: steady state
                     time.sleep(0.2)
@@ -126,6 +129,7 @@ def main(argv=None) -> dict:
                 for pair in order:
                     for kind in pair:
                         windows.append(_window(kind, session, browser, url, window_s))
+            server_errors = _tracebacks(log.read_text(errors="replace"))
         finally:
             stop_quietly(session)
     rate = {k: [w["steps_per_s"] for w in windows if w["kind"] == k] for k in ("off", "on")}
@@ -137,14 +141,26 @@ def main(argv=None) -> dict:
         "steps_per_s_watched": round(float(np.median(rate["on"])), 1),
         "displayed_fps": round(float(np.median([w["displayed_fps"] for w in watched])), 2),
         "ui_cpu_cores": round(float(np.median([w["ui_cpu_cores"] for w in watched])), 3),
+        "server_errors": sum(server_errors.values()),
         "cpu_count": os.cpu_count(),
         "quick": args.quick,
     }
-    details = {"windows": windows, "ratios": ratios, "window_s": window_s,
+    details = {"windows": windows, "ratios": ratios, "window_s": window_s, "server_errors": server_errors,
                "setup": "PPO (n_steps 256) on studio/Reach-v0, 4 envs, world terms, live frame 192 px every 0.15 s; "
                         "one headless Chromium tab on the Studio page following the run"}
     finish("ui", details, headline, args.out)
     return headline
+
+
+def _tracebacks(log: str) -> dict[str, int]:
+    """How many tracebacks ``log`` holds, by their last line (the exception)."""
+    counts: dict[str, int] = {}
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback (most recent call last)"):
+            last = next((x for x in lines[i + 1:] if x and not x[0].isspace()), "?")
+            counts[last] = counts.get(last, 0) + 1
+    return counts
 
 
 def _window(kind: str, session: Session, browser, url: str, seconds: float) -> dict:

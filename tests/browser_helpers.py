@@ -29,14 +29,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def studio_server(timeout: float = 90.0, env: dict | None = None):
+def studio_server(timeout: float = 90.0, env: dict | None = None, log_path: Path | None = None):
     """Start ``streamlit run app.py`` on 127.0.0.1 and a free port; yield its URL; stop it afterwards.
 
     ``env`` adds environment variables (e.g. ``STUDIO_RUNS_DIR`` so a test's runs land in a temporary folder).
+    The server's output goes to ``log_path``, else to ``tests/artifacts/streamlit-<port>.log`` where that folder
+    exists, else nowhere.
     """
     port = free_port()
-    log = open(ROOT / "tests" / "artifacts" / f"streamlit-{port}.log", "w") if (ROOT / "tests" / "artifacts").is_dir() \
-        else subprocess.DEVNULL
+    if log_path is None and (ROOT / "tests" / "artifacts").is_dir():
+        log_path = ROOT / "tests" / "artifacts" / f"streamlit-{port}.log"
+    log = open(log_path, "w") if log_path is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],

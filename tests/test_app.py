@@ -213,7 +213,7 @@ def test_studio_live_view_and_controls_for_a_training_run(live_run):
     at.run()
     assert not at.exception, at.exception
     html = at.get("html")
-    assert len(html) == 1 and f"/app/static/live/{live_run.run_id}.png" in str(html[0].proto)
+    assert len(html) == 1 and f"/app/static/live/{live_run.run_id}.json" in str(html[0].proto)
     assert {b.label for b in at.button} >= {"Pause", "Save", "Stop"}
     assert any("clip" in m.value and "the red cube is on the blue pad" in m.value for m in at.markdown)
     at.button(key="pause").click().run()

@@ -103,7 +103,9 @@ def test_new_user_trains_edits_the_reward_stops_and_finds_the_run(page, server, 
     page.locator('[data-testid="stVegaLiteChart"] svg text', has_text="v1 · EPIC").first.wait_for(timeout=SLOW)
     page.get_by_text("EPIC distance", exact=False).first.wait_for(timeout=SLOW)
 
-    page.get_by_role("button", name="Stop").click()
+    # The studio's own Stop (its widget key): while a page script runs, Streamlit's header shows a "Stop" button
+    # too, and a click there only stops the page's script.
+    page.locator(".st-key-stop").get_by_role("button").click()
     page.get_by_text("Training stopped", exact=False).wait_for(timeout=SLOW)
     assert Session.attach(info.path).status().state == "stopped"
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,26 +182,84 @@ def test_bad_prompts_read_as_sentences_naming_the_term():
 
 
 # ---------------------------------------------------------------------------------------------- relay
-def test_frame_relay_copies_changes_and_cleans_up_when_nobody_watches(tmp_path):
-    source, target = tmp_path / "latest.png", tmp_path / "static" / "run.png"
-    status, status_copy = tmp_path / "status.json", tmp_path / "static" / "run.json"
-    relay = FrameRelay([(source, target), (status, status_copy)], poll_s=0.01, idle_s=0.5)
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_frame_relay_publishes_each_frame_under_a_name_of_its_own_and_cleans_up(tmp_path):
+    source, status, folder = tmp_path / "latest.png", tmp_path / "status.json", tmp_path / "static"
+    relay = FrameRelay(source, status, folder, "run", poll_s=0.01, idle_s=1.0, keep_s=0.3)
     relay.touch()
-    assert not target.exists()                     # nothing to copy yet
+    assert not relay.status_path.exists()              # nothing to publish yet
     source.write_bytes(b"frame 1")
     status.write_text(json.dumps({"step": 1}))
-    deadline = time.monotonic() + 5
-    while not (target.exists() and status_copy.exists()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert target.read_bytes() == b"frame 1" and json.loads(status_copy.read_text()) == {"step": 1}
+
+    def published():
+        try:
+            return json.loads(relay.status_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    assert _wait(lambda: published().get("step") == 1 and published().get("frame")), published()
+    first = published()["frame"]
+    assert first.startswith("run.") and first.endswith(".png") and (folder / first).read_bytes() == b"frame 1"
     time.sleep(0.05)
     source.write_bytes(b"frame 2")
-    while target.read_bytes() != b"frame 2" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert target.read_bytes() == b"frame 2"
-    while relay.running and time.monotonic() < deadline + 5:
-        time.sleep(0.05)
-    assert not relay.running and not target.exists(), "idle: the relay stops and removes its copy"
+    assert _wait(lambda: published().get("frame") not in (None, first)), published()
+    second = published()["frame"]
+    assert (folder / second).read_bytes() == b"frame 2" and published()["step"] == 1
+    assert (folder / first).read_bytes() == b"frame 1", "the replaced frame stays a while for fetches in flight"
+    assert _wait(lambda: not (folder / first).exists()), "then it goes"
+    assert (folder / second).exists(), "the newest frame stays as long as someone watches"
+    assert _wait(lambda: not relay.running, timeout=6), "idle: the relay stops"
+    assert not any(folder.iterdir()), f"and removes what it published: {list(folder.iterdir())}"
+
+
+def test_the_relay_removes_what_it_published_when_the_server_exits(tmp_path):
+    """A stopped server's thread never reaches its idle clean-up: the files go at interpreter exit instead."""
+    folder = tmp_path / "static"
+    script = f"""
+import json, pathlib, sys
+from studio.frame_relay import FrameRelay
+tmp = pathlib.Path({str(tmp_path)!r})
+(tmp / "latest.png").write_bytes(b"frame")
+(tmp / "status.json").write_text(json.dumps({{"step": 3}}))
+relay = FrameRelay(tmp / "latest.png", tmp / "status.json", tmp / "static", "run")
+assert relay.copy_changed()
+print(sorted(p.name for p in (tmp / "static").iterdir()))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert "run.json" in out.stdout and ".png" in out.stdout, out.stdout      # it did publish
+    assert not any(folder.iterdir()), list(folder.iterdir())
+
+
+def test_the_relayed_status_keeps_its_size_so_a_read_after_a_stat_gets_what_the_stat_declared(tmp_path):
+    """Starlette's FileResponse declares the Content-Length it stats, then opens the path: the relayed status
+    (the one file replaced in place) must keep its size across replacements, or the response is cut or overruns
+    and the server logs a traceback."""
+    source, status, folder = tmp_path / "latest.png", tmp_path / "status.json", tmp_path / "static"
+    relay = FrameRelay(source, status, folder, "run", pad=4096)
+    short, long = {"step": 1}, {"step": 123456, "state": "running", "message": "x" * 1500}
+    assert len(json.dumps(short)) != len(json.dumps(long))     # the sources' sizes differ
+    status.write_text(json.dumps(short))
+    assert relay.copy_changed()
+    declared = relay.status_path.stat().st_size
+    status.write_text(json.dumps(long))
+    os.utime(status, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))      # a new mtime even on a coarse clock
+    assert relay.copy_changed()
+    body = relay.status_path.read_bytes()
+    assert len(body) == declared == 4096
+    assert json.loads(body) == {**long, "frame": None}
+    assert not relay.copy_changed(), "nothing changed: nothing rewritten"
+    status.write_text(json.dumps({"message": "y" * 5000}))
+    os.utime(status, ns=(time.time_ns(), time.time_ns() + 3 * 10**9))
+    relay.copy_changed()
+    assert relay.status_path.stat().st_size == 8192, "a status longer than the pad takes the next multiple"
 
 
 def test_prune_removes_only_stale_copies(tmp_path):

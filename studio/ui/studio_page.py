@@ -209,40 +209,40 @@ def _controls(info: RunInfo) -> None:
     buttons()
 
 
-# The live view refreshes itself in the browser: every VIDEO_EVERY_S it asks for the relayed frame and swaps the
-# picture only when the server says it changed (ETag), so a frame costs no Streamlit rerun (studio/frame_relay.py).
+# The live view refreshes itself in the browser: every VIDEO_EVERY_S it asks for the relayed status and, when the
+# status names a new frame, fetches that frame and swaps the picture, so a frame costs no Streamlit rerun. Each
+# frame has a name of its own, never rewritten (studio/frame_relay.py says why).
 LIVE_HTML = """
 <div class="studio-live"><img id="{id}" src="{first}" alt="Live view of environment 0" data-frames="0"
   style="width:100%;aspect-ratio:1/1;object-fit:contain;border-radius:0.5rem;background:#e8ebf0;display:block"/>
 <p id="{id}-status" style="margin:0.4rem 0 0;font-size:0.875rem;color:#6b6f76;text-align:center">{caption}</p></div>
 <script>
 (() => {{
-  const id = "{id}", frameUrl = "{frame_url}", statusUrl = "{status_url}", every = {every_ms}, total = {total};
+  const id = "{id}", folder = "{folder_url}", statusUrl = "{status_url}", every = {every_ms}, total = {total};
   const timers = (window.__studioLive = window.__studioLive || {{}});
   clearTimeout(timers[id]);
-  let tick = 0, statusTag = "";
-  const fresh = async (url, tag) => {{
-    const r = await fetch(url, {{cache: "no-cache"}});
-    const now = r.ok && (r.headers.get("etag") || r.headers.get("last-modified"));
-    return now && now !== tag ? [r, now] : [null, tag];
-  }};
+  let statusTag = "";
   const run = async () => {{
+    const started = performance.now();
     const img = document.getElementById(id), text = document.getElementById(id + "-status");
     if (!img) {{ delete timers[id]; return; }}
     try {{
-      const [r, tag] = await fresh(frameUrl, img.dataset.tag);
-      if (r) {{
-        const old = img.src;
-        img.src = URL.createObjectURL(await r.blob());
-        if (old.startsWith("blob:")) URL.revokeObjectURL(old);
-        img.dataset.tag = tag;
-        img.dataset.frames = String(Number(img.dataset.frames) + 1);
-      }}
-      if (text && tick++ % 5 === 0) {{
-        const [s, stag] = await fresh(statusUrl, statusTag);
-        if (s) {{
-          const st = await s.json();
-          statusTag = stag;
+      const s = await fetch(statusUrl, {{cache: "no-cache"}});
+      const tag = s.ok && (s.headers.get("etag") || s.headers.get("last-modified"));
+      if (tag && tag !== statusTag) {{
+        const st = await s.json();
+        statusTag = tag;
+        if (st.frame && st.frame !== img.dataset.frame) {{
+          const r = await fetch(folder + st.frame);
+          if (r.ok) {{
+            const old = img.src;
+            img.src = URL.createObjectURL(await r.blob());
+            if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+            img.dataset.frame = st.frame;
+            img.dataset.frames = String(Number(img.dataset.frames) + 1);
+          }}
+        }}
+        if (text && st.step !== undefined) {{
           const fps = st.state === "running" && st.fps ?
                       ` · ${{Math.round(st.fps).toLocaleString("en")}} steps/s` : "";
           text.textContent = `Live view of environment 0 · step ${{(st.step || 0).toLocaleString("en")}} of ` +
@@ -250,7 +250,9 @@ LIVE_HTML = """
         }}
       }}
     }} catch (e) {{}}
-    timers[id] = setTimeout(run, every);
+    // Poll every `every` ms from start to start: a new frame takes two fetches (status, then frame), and waiting a
+    // whole period after them showed 13% fewer frames (bench.ui) than the single fetch this replaced.
+    timers[id] = setTimeout(run, Math.max(20, every - (performance.now() - started)));
   }};
   timers[id] = setTimeout(run, every);
 }})();
@@ -265,8 +267,7 @@ PLACEHOLDER = ("data:image/svg+xml;base64," + base64.b64encode(
 def _relay(run_dir: str) -> FrameRelay:
     """One relay per run for every tab (see studio/frame_relay.py)."""
     paths = RunPaths(Path(run_dir))
-    return FrameRelay([(paths.frames / "latest.png", LIVE_DIR / f"{paths.run_id}.png"),
-                       (paths.status, LIVE_DIR / f"{paths.run_id}.json")])
+    return FrameRelay(paths.frames / "latest.png", paths.status, LIVE_DIR, paths.run_id)
 
 
 def _live_view(info: RunInfo) -> None:
@@ -279,7 +280,7 @@ def _live_view(info: RunInfo) -> None:
     first = f"data:image/png;base64,{base64.b64encode(png).decode()}" if png is not None else PLACEHOLDER
     status = info.status
     st.html(LIVE_HTML.format(
-        id=f"live-{info.run_id}", first=first, frame_url=f"/app/static/live/{info.run_id}.png",
+        id=f"live-{info.run_id}", first=first, folder_url="/app/static/live/",
         status_url=f"/app/static/live/{info.run_id}.json", every_ms=int(VIDEO_EVERY_S * 1000),
         total=int(status.total_steps), caption=f"Live view of environment 0 · step {status.step:,} of "
                                                f"{status.total_steps:,}"), unsafe_allow_javascript=True)
