@@ -120,14 +120,14 @@ On their own held-out draw (2,339 frames) caption top-1 was 0.715 with it and 0.
 (``bench/results/train_domain_clip_run36_scene_truth.json``, ``..._run37_control.json``,
 ``clip_compare_run36_scene_truth.json``). The labels it mends are about 2% of what an image is scored against
 (``bench.batch_truth``), and the effect is within a point or two either way.
-Runs 38 and 39 (not shipped) begin the from-scratch test: random weights, three rounds of ``--episodes 600
+Runs 38 and 39 (not shipped) begin the from-scratch test: random weights, four rounds of ``--episodes 600
 --epochs 6 --lr 2e-3 --poses-per-class 300`` with run 17's data options but the agents' episodes, seeds 700000,
-710000 and 720000, one core each; run 38 with ``--shapeless-colours --say-object 0.3``, run 39 without (its
+710000, 720000 and 730000, one core each; run 38 with ``--shapeless-colours --say-object 0.3``, run 39 without (its
 control, the same frames). On ``bench.clip_compare``'s draws caption top-1 read 0.334 against 0.241 after one
-round, 0.388 against 0.378 after two and 0.436 against 0.418 after three
+round, 0.388 against 0.378 after two, 0.436 against 0.418 after three and 0.463 against 0.395 after four
 (``bench/results/clip_compare_run38_scratch_round1.json``, ``clip_compare_run38_scratch.json``,
-``clip_compare_run38_scratch_round3.json``); neither reads shape reliably yet (run 38 0.53 pairwise, the control
-0.58, 0.63 on one draw), so the purple cylinder's figures are biases and the test stays open
+``clip_compare_run38_scratch_round3.json``, ``..._round4.json``); neither reads shape reliably yet (run 38 0.56
+pairwise after four rounds, the control 0.48), so the purple cylinder's figures are biases and the test stays open
 (``bench/results/train_domain_clip_run38_scratch_shapeless.json``, ``..._run39_scratch_control.json``).
 The Spearman figures above, but run 34's (``bench.clip_compare``'s 36 rollouts a task on each of its two draws),
 are ``bench.domain_clip``'s 36 rollouts a task, its draw until 2026-11-28 (``spearman_progress_36`` since).
