@@ -191,8 +191,12 @@ def _wait(predicate, timeout=5.0):
 
 def test_frame_relay_publishes_each_frame_under_a_name_of_its_own_and_cleans_up(tmp_path):
     source, status, folder = tmp_path / "latest.png", tmp_path / "status.json", tmp_path / "static"
-    relay = FrameRelay(source, status, folder, "run", poll_s=0.01, idle_s=1.0, keep_s=0.3)
+    relay = FrameRelay(source, status, folder, "run", poll_s=0.01, idle_s=1.0, keep_s=1.5)
     relay.touch()
+
+    def watching(condition):           # a tab keeps touching the relay while it waits (or it idles out)
+        return lambda: relay.touch() or condition()
+
     assert not relay.status_path.exists()              # nothing to publish yet
     source.write_bytes(b"frame 1")
     status.write_text(json.dumps({"step": 1}))
@@ -203,16 +207,16 @@ def test_frame_relay_publishes_each_frame_under_a_name_of_its_own_and_cleans_up(
         except (OSError, ValueError):
             return {}
 
-    assert _wait(lambda: published().get("step") == 1 and published().get("frame")), published()
+    assert _wait(watching(lambda: published().get("step") == 1 and published().get("frame"))), published()
     first = published()["frame"]
     assert first.startswith("run.") and first.endswith(".png") and (folder / first).read_bytes() == b"frame 1"
     time.sleep(0.05)
     source.write_bytes(b"frame 2")
-    assert _wait(lambda: published().get("frame") not in (None, first)), published()
+    assert _wait(watching(lambda: published().get("frame") not in (None, first))), published()
     second = published()["frame"]
     assert (folder / second).read_bytes() == b"frame 2" and published()["step"] == 1
     assert (folder / first).read_bytes() == b"frame 1", "the replaced frame stays a while for fetches in flight"
-    assert _wait(lambda: not (folder / first).exists()), "then it goes"
+    assert _wait(watching(lambda: not (folder / first).exists())), "then it goes"
     assert (folder / second).exists(), "the newest frame stays as long as someone watches"
     assert _wait(lambda: not relay.running, timeout=6), "idle: the relay stops"
     assert not any(folder.iterdir()), f"and removes what it published: {list(folder.iterdir())}"
