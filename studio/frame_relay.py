@@ -59,6 +59,7 @@ class FrameRelay:
         self._seen = 0.0
         self._mtimes: dict[Path, int] = {}
         self._frames: list[tuple[str, float]] = []     # (published name, when a newer one replaced it or 0)
+        self._status: dict = {}           # the worker's status as last read (re-read only when it changes)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         atexit.register(self._remove_published)
@@ -100,12 +101,12 @@ class FrameRelay:
                 self._publish_frame(data)
         if not (frame_changed or status_changed):
             return False
-        try:
-            status = json.loads(self.status.read_text())
-        except (OSError, ValueError):    # not written yet: the frame alone is news enough
-            status = {}
-        self._write_status({**status, "frame": self.newest_frame})
-        self._forget_old_frames()
+        if status_changed:
+            try:
+                self._status = json.loads(self.status.read_text())
+            except (OSError, ValueError):    # not written yet: the frame alone is news enough
+                self._status = {}
+        self._write_status({**self._status, "frame": self.newest_frame})
         return True
 
     def _changed(self, source: Path) -> bool:
@@ -155,6 +156,7 @@ class FrameRelay:
             self.status_path.unlink(missing_ok=True)
         self._frames.clear()
         self._mtimes.clear()
+        self._status = {}
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
